@@ -1,0 +1,42 @@
+"""LiveKit spatial voice for Godot 4: the Python side.
+
+Subpackages: `livekit_godot.tokens` (mint, inspect, verify access tokens),
+`livekit_godot.runtime` (the companion process Godot talks to), `livekit_godot.editor`
+(services behind the editor plugin). `livekit_godot.devserver` builds and runs a local
+LiveKit server for development and tests.
+"""
+
+from ._errors import (
+    BridgeError,
+    ConfigError,
+    ConnectError,
+    InvalidSignatureError,
+    LiveKitGodotError,
+    MalformedTokenError,
+    ServerError,
+    TokenError,
+    TokenExpiredError,
+    TokenInputError,
+    TokenNotYetValidError,
+    ToolMissingError,
+    UnknownKeyError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BridgeError",
+    "ConfigError",
+    "ConnectError",
+    "InvalidSignatureError",
+    "LiveKitGodotError",
+    "MalformedTokenError",
+    "ServerError",
+    "TokenError",
+    "TokenExpiredError",
+    "TokenInputError",
+    "TokenNotYetValidError",
+    "ToolMissingError",
+    "UnknownKeyError",
+    "__version__",
+]

@@ -1,0 +1,328 @@
+"""`livekit-godot`: the command line.
+
+Exit codes: 0 success; 1 the operation failed (a token did not verify, the server could not
+start); 2 bad input (a field, option or token that is not what was expected). Errors are one
+line on stderr naming the field and what was expected; secrets are never printed except the
+development server's well-known dev pair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+from . import __version__, tokens
+from ._devserver import (
+    ENV_BINARY,
+    SERVER_VERSION,
+    DevServer,
+    ServerConfig,
+    ensure_server_binary,
+)
+from ._errors import (
+    ConfigError,
+    LiveKitGodotError,
+    MalformedTokenError,
+    TokenError,
+    TokenInputError,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_INPUT_ERRORS = (ConfigError, TokenInputError, MalformedTokenError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with our one-line error format."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _err(message: str) -> None:
+    print(f"livekit-godot: error: {message}", file=sys.stderr)
+
+
+def _info(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- token ------------------------------------------------------------------------------
+
+
+def _credentials(args: argparse.Namespace) -> tokens.Credentials:
+    secret = None
+    if getattr(args, "api_secret_stdin", False):
+        secret = sys.stdin.readline().strip()
+    return tokens.resolve_credentials(
+        url=args.url, api_key=args.api_key, api_secret=secret, profile=args.profile
+    )
+
+
+def _read_token(value: str) -> str:
+    return sys.stdin.read().strip() if value == "-" else value.strip()
+
+
+def _cmd_token_create(args: argparse.Namespace) -> int:
+    creds = _credentials(args)
+    attributes: dict[str, str] = {}
+    for item in args.attribute or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise TokenInputError(f"attribute: {item!r} is not KEY=VALUE")
+        attributes[key] = value
+    grants = tokens.Grants().with_changes(args.grant or [])
+    print(
+        tokens.mint(
+            creds,
+            identity=args.identity,
+            room=args.room,
+            name=args.name or "",
+            grants=grants,
+            ttl=args.ttl,
+            metadata=args.metadata or "",
+            attributes=attributes,
+        )
+    )
+    return EXIT_OK
+
+
+def _cmd_token_inspect(args: argparse.Namespace) -> int:
+    info = tokens.inspect(_read_token(args.jwt))
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2, sort_keys=True))
+    else:
+        print(info.summary())
+    return EXIT_OK
+
+
+def _cmd_token_verify(args: argparse.Namespace) -> int:
+    creds = _credentials(args)
+    info = tokens.verify(_read_token(args.jwt), creds.api_key, creds.api_secret)
+    print(f"valid: {info.identity} in room {info.room or '-'}, expires {info.expires_at}")
+    return EXIT_OK
+
+
+# --- profile ----------------------------------------------------------------------------
+
+
+def _cmd_profile_add(args: argparse.Namespace) -> int:
+    if args.api_secret_stdin:
+        secret = sys.stdin.readline().strip()
+    elif os.environ.get("LIVEKIT_API_SECRET"):
+        secret = os.environ["LIVEKIT_API_SECRET"]
+    elif sys.stdin.isatty():
+        secret = getpass.getpass("API secret (not echoed): ").strip()
+    else:
+        raise ConfigError(
+            "api_secret: not given; pipe it with --api-secret-stdin or set LIVEKIT_API_SECRET"
+        )
+    creds = tokens.Credentials(url=args.url, api_key=args.api_key, api_secret=secret)
+    path = tokens.save_profile(args.name, creds)
+    _info(f"saved profile {args.name!r} ({creds.url}, key {creds.api_key}) in {path}")
+    return EXIT_OK
+
+
+def _cmd_profile_list(args: argparse.Namespace) -> int:
+    profiles = tokens.load_profiles()
+    if not profiles:
+        _info(f"no profiles in {tokens.config_path()}")
+    for name, creds in sorted(profiles.items()):
+        print(f"{name}\t{creds.url}\t{creds.api_key}")
+    return EXIT_OK
+
+
+def _cmd_profile_remove(args: argparse.Namespace) -> int:
+    if not tokens.remove_profile(args.name):
+        raise ConfigError(f"profile: {args.name!r} does not exist")
+    _info(f"removed profile {args.name!r}")
+    return EXIT_OK
+
+
+# --- server and dev ---------------------------------------------------------------------
+
+
+def _server_config(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig(
+        port=args.port,
+        rtc_tcp_port=args.rtc_tcp_port,
+        rtc_udp_port=args.rtc_udp_port,
+        log_level=args.log_level,
+    )
+
+
+def _run_until_interrupted(server: DevServer, banner: Callable[[], None]) -> int:
+    """Start `server`, print the banner, and stop cleanly on Ctrl-C or SIGTERM."""
+
+    def _terminate(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        server.start()
+        banner()
+        code = server.wait()
+        _err(f"livekit-server exited on its own with code {code}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _info("stopping livekit-server ...")
+        return EXIT_OK
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _cmd_server(args: argparse.Namespace) -> int:
+    binary = ensure_server_binary(args.server_bin, log=_info)
+    if args.build_only:
+        print(binary)
+        return EXIT_OK
+    server = DevServer(_server_config(args), binary=binary, inherit_output=args.verbose)
+
+    def banner() -> None:
+        cfg = server.config
+        print(f"LiveKit server {SERVER_VERSION} running (dev mode, loopback only)", flush=True)
+        print(f"  url:        {cfg.url}")
+        print(f"  api key:    {cfg.api_key}")
+        print(f"  api secret: {cfg.api_secret}   (development pair, accepted on 127.0.0.1 only)")
+        if server.log_path:
+            print(f"  server log: {server.log_path}")
+        print("Press Ctrl-C to stop.", flush=True)
+
+    return _run_until_interrupted(server, banner)
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    binary = ensure_server_binary(args.server_bin, log=_info)
+    server = DevServer(_server_config(args), binary=binary, inherit_output=args.verbose)
+    room = tokens.check_name("room", args.room)
+
+    def banner() -> None:
+        cfg = server.config
+        creds = tokens.Credentials(url=cfg.url, api_key=cfg.api_key, api_secret=cfg.api_secret)
+        print(f"LiveKit development room {room!r} is ready.", flush=True)
+        print(f"  LIVEKIT_URL={cfg.url}")
+        print(f"  LIVEKIT_API_KEY={cfg.api_key}")
+        print(f"  LIVEKIT_API_SECRET={cfg.api_secret}   (development pair, loopback only)")
+        print("Tokens (valid 24 h), one per player; paste into connect_to_room(url, token):")
+        for identity in ("player-1", "player-2"):
+            token = tokens.mint(creds, identity=identity, room=room, name=identity, ttl="24h")
+            print(f"  {identity}: {token}")
+        print("Press Ctrl-C to stop.", flush=True)
+
+    return _run_until_interrupted(server, banner)
+
+
+# --- parser -----------------------------------------------------------------------------
+
+
+def _add_credential_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "credentials",
+        "Taken from these options, else the profile, else LIVEKIT_URL / LIVEKIT_API_KEY / "
+        "LIVEKIT_API_SECRET. The secret is never accepted on the command line.",
+    )
+    group.add_argument("--profile", help="named profile (see `livekit-godot profile`)")
+    group.add_argument("--url", help="server URL (ws://, wss://, http://, https://)")
+    group.add_argument("--api-key", help="API key")
+    group.add_argument(
+        "--api-secret-stdin", action="store_true", help="read the API secret from stdin"
+    )
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=7880, help="signalling port (7880)")
+    parser.add_argument("--rtc-tcp-port", type=int, default=7881, help="ICE/TCP port (7881)")
+    parser.add_argument("--rtc-udp-port", type=int, default=7882, help="media UDP port (7882)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
+    parser.add_argument(
+        "--server-bin",
+        help=f"use this livekit-server binary instead of building one (or set {ENV_BINARY})",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the server's own log")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full `livekit-godot` argument parser."""
+    parser = _Parser(prog="livekit-godot", description="LiveKit spatial voice for Godot 4.")
+    parser.add_argument("--version", action="version", version=f"livekit-godot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    dev = sub.add_parser("dev", help="start a local server and print ready-to-use dev tokens")
+    dev.add_argument("--room", default="dev-room", help="room name (dev-room)")
+    _add_server_options(dev)
+    dev.set_defaults(func=_cmd_dev)
+
+    server = sub.add_parser("server", help="run a local LiveKit server (built on first use)")
+    _add_server_options(server)
+    server.add_argument(
+        "--build-only", action="store_true", help="build or find the binary, print its path"
+    )
+    server.set_defaults(func=_cmd_server)
+
+    token = sub.add_parser("token", help="mint, inspect or verify access tokens")
+    tsub = token.add_subparsers(dest="token_command", required=True, parser_class=_Parser)
+    create = tsub.add_parser("create", help="mint a token; prints only the JWT")
+    create.add_argument("--room", required=True, help="room the token may join")
+    create.add_argument("--identity", required=True, help="participant identity")
+    create.add_argument("--name", help="display name")
+    create.add_argument("--ttl", default="6h", help="lifetime: 90s, 15m, 2h, 1d (6h)")
+    create.add_argument(
+        "--grant",
+        action="append",
+        metavar="NAME[,NAME]",
+        help="turn a grant on (NAME) or off (no-NAME); names: " + ", ".join(tokens.GRANT_NAMES),
+    )
+    create.add_argument("--metadata", help="participant metadata")
+    create.add_argument("--attribute", action="append", metavar="KEY=VALUE")
+    _add_credential_options(create)
+    create.set_defaults(func=_cmd_token_create)
+
+    inspect = tsub.add_parser("inspect", help="decode a token without a key")
+    inspect.add_argument("jwt", help="the token, or - to read it from stdin")
+    inspect.add_argument("--json", action="store_true", help="print JSON")
+    inspect.set_defaults(func=_cmd_token_inspect)
+
+    verify = tsub.add_parser("verify", help="check a token's signature and validity")
+    verify.add_argument("jwt", help="the token, or - to read it from stdin")
+    _add_credential_options(verify)
+    verify.set_defaults(func=_cmd_token_verify)
+
+    profile = sub.add_parser("profile", help="manage server profiles (outside any project)")
+    psub = profile.add_subparsers(dest="profile_command", required=True, parser_class=_Parser)
+    add = psub.add_parser("add", help="add or replace a profile; the secret comes from stdin")
+    add.add_argument("name")
+    add.add_argument("--url", required=True)
+    add.add_argument("--api-key", required=True)
+    add.add_argument("--api-secret-stdin", action="store_true")
+    add.set_defaults(func=_cmd_profile_add)
+    psub.add_parser("list", help="list profiles (never their secrets)").set_defaults(
+        func=_cmd_profile_list
+    )
+    remove = psub.add_parser("remove", help="remove a profile")
+    remove.add_argument("name")
+    remove.set_defaults(func=_cmd_profile_remove)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `livekit-godot` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except _INPUT_ERRORS as exc:
+        _err(tokens.redact_tokens(exc.message))
+        return EXIT_USAGE
+    except (TokenError, LiveKitGodotError) as exc:
+        _err(tokens.redact_tokens(exc.message))
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

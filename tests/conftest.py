@@ -1,0 +1,83 @@
+"""Fixtures shared by every tier: the loopback-only guard and the real LiveKit server."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from livekit_godot import tokens
+from livekit_godot._devserver import DevServer, ServerConfig, ensure_server_binary
+from support.net import free_port
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def non_loopback_addresses() -> list[str]:
+    """Every address of this network namespace outside 127.0.0.0/8 and ::1."""
+    out = subprocess.run(
+        ["ip", "-j", "addr", "show"], capture_output=True, text=True, timeout=10, check=True
+    ).stdout
+    found = []
+    for link in json.loads(out):
+        for addr in link.get("addr_info", []):
+            ip = ipaddress.ip_address(addr["local"])
+            if (
+                not (ip.version == 4 and ip in ipaddress.ip_network("127.0.0.0/8"))
+                and str(ip) != "::1"
+            ):
+                found.append(f"{link['ifname']}:{ip}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def loopback_only() -> None:
+    """Fail unless every address of this network namespace is in 127.0.0.0/8 (or ::1).
+
+    Every packet the tests send must stay on 127.0.0.0/8; `scripts/test` creates such a
+    namespace. Set LIVEKIT_GODOT_ALLOW_HOST_NETWORK=1 to run on the host network anyway.
+    """
+    if os.environ.get("LIVEKIT_GODOT_ALLOW_HOST_NETWORK") == "1":
+        return
+    outside = non_loopback_addresses()
+    if outside:
+        pytest.fail(
+            f"addresses {outside}: tests that start servers must run in a "
+            "loopback-only namespace; use scripts/test (or set "
+            "LIVEKIT_GODOT_ALLOW_HOST_NETWORK=1 on a machine where that is acceptable)"
+        )
+
+
+@pytest.fixture(scope="session")
+def server_binary() -> Path:
+    """The livekit-server binary (built from its Go module on first use)."""
+    return ensure_server_binary(log=print)
+
+
+@pytest.fixture(scope="session")
+def livekit_server(loopback_only: None, server_binary: Path) -> Iterator[DevServer]:
+    """One real LiveKit server in dev mode for the whole session."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    config = ServerConfig(
+        port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port(socket.SOCK_DGRAM)
+    )
+    server = DevServer(config, binary=server_binary, log_path=ARTIFACTS / "livekit-server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_credentials(livekit_server: DevServer) -> tokens.Credentials:
+    """Credentials of the session's server."""
+    return tokens.Credentials(
+        url=livekit_server.url,
+        api_key=livekit_server.config.api_key,
+        api_secret=livekit_server.config.api_secret,
+    )

@@ -1,0 +1,1 @@
+"""Shared helpers for the test suite (importable as `support` from any test)."""

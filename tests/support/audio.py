@@ -1,0 +1,37 @@
+"""Test signals and their analysis: sine tones, dominant frequency, level in dB."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+Samples = npt.NDArray[np.float32]
+
+
+def sine(freq: float, seconds: float, rate: int, *, amplitude: float = 0.5) -> Samples:
+    """A sine tone as float32 samples in [-1, 1]."""
+    t = np.arange(int(seconds * rate), dtype=np.float64) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def to_int16(samples: Samples) -> npt.NDArray[np.int16]:
+    """Float samples to 16-bit PCM (clipped)."""
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def dominant_frequency(samples: npt.NDArray[np.floating], rate: int) -> float:
+    """Frequency of the strongest spectral peak, refined by parabolic interpolation."""
+    x = np.asarray(samples, dtype=np.float64)
+    x = x - x.mean()
+    window = np.hanning(len(x))
+    spectrum = np.abs(np.fft.rfft(x * window))
+    k = int(np.argmax(spectrum[1:-1])) + 1
+    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-12)
+    offset = 0.5 * (a - c) / (a - 2 * b + c)
+    return float((k + offset) * rate / len(x))
+
+
+def rms_db(samples: npt.NDArray[np.floating]) -> float:
+    """RMS level in dBFS (full scale = 1.0)."""
+    x = np.asarray(samples, dtype=np.float64)
+    return float(20 * np.log10(np.sqrt(np.mean(x * x)) + 1e-12))

@@ -1,0 +1,82 @@
+"""Real LiveKit SDK participants for tests: publish a tone, collect received audio."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import numpy.typing as npt
+from livekit import rtc
+
+from livekit_godot import tokens
+
+from .audio import sine, to_int16
+
+RATE = 48_000
+FRAME = RATE // 100  # WebRTC audio frames are 10 ms
+
+
+async def publish_tone(room: rtc.Room, freq: float, amplitude: float, stop: asyncio.Event) -> None:
+    """Publish a microphone track carrying a continuous tone until `stop` is set."""
+    source = rtc.AudioSource(RATE, 1)
+    track = rtc.LocalAudioTrack.create_audio_track("tone", source)
+    await room.local_participant.publish_track(
+        track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+    )
+    pcm = to_int16(sine(freq, 1.0, RATE, amplitude=amplitude))  # whole cycles for integer Hz
+    index = 0
+    try:
+        while not stop.is_set():
+            chunk = pcm[index : index + FRAME]
+            index = (index + FRAME) % len(pcm)
+            # capture_frame waits while the source's queue is full: real-time pace.
+            await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), RATE, 1, FRAME))
+    finally:
+        await source.aclose()
+
+
+async def wait_for_audio_track(
+    room: rtc.Room, identity: str, wait: float = 20
+) -> rtc.RemoteAudioTrack:
+    """The first audio track of `identity` that `room` subscribes to."""
+    for participant in room.remote_participants.values():
+        if participant.identity != identity:
+            continue
+        for pub in participant.track_publications.values():
+            if isinstance(pub.track, rtc.RemoteAudioTrack):
+                return pub.track
+    found: asyncio.Future[rtc.RemoteAudioTrack] = asyncio.get_running_loop().create_future()
+
+    def on_track(
+        track: rtc.Track, _pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant
+    ) -> None:
+        wanted = isinstance(track, rtc.RemoteAudioTrack) and who.identity == identity
+        if wanted and not found.done():
+            found.set_result(track)  # type: ignore[arg-type]
+
+    room.on("track_subscribed", on_track)
+    try:
+        return await asyncio.wait_for(found, wait)
+    finally:
+        room.off("track_subscribed", on_track)
+
+
+async def collect(stream: rtc.AudioStream, seconds: float) -> npt.NDArray[np.float32]:
+    """Read `seconds` of mono audio from `stream` as float32 in [-1, 1]."""
+    chunks: list[npt.NDArray[np.float32]] = []
+    wanted = int(seconds * RATE)
+    got = 0
+    async for event in stream:
+        data = np.frombuffer(event.frame.data, dtype=np.int16).astype(np.float32) / 32768.0
+        chunks.append(data)
+        got += len(data)
+        if got >= wanted:
+            break
+    return np.concatenate(chunks)
+
+
+async def join(creds: tokens.Credentials, identity: str, room: str) -> rtc.Room:
+    """A connected SDK participant with a token minted by our own `tokens.mint`."""
+    participant = rtc.Room()
+    await participant.connect(creds.url, tokens.mint(creds, identity=identity, room=room))
+    return participant

@@ -1,0 +1,41 @@
+"""Access tokens for LiveKit: mint, inspect and verify, plus where credentials come from."""
+
+from ._credentials import (
+    MIN_SECRET_LENGTH,
+    Credentials,
+    config_path,
+    is_local_url,
+    load_profiles,
+    remove_profile,
+    resolve_credentials,
+    save_profile,
+    validate_url,
+)
+from ._explain import explain_join_error, redact_tokens
+from ._grants import GRANT_NAMES, Grants
+from ._inspect import TokenInfo, inspect, verify
+from ._mint import DEFAULT_TTL, MAX_TTL, check_name, mint, parse_ttl
+
+__all__ = [
+    "DEFAULT_TTL",
+    "GRANT_NAMES",
+    "MAX_TTL",
+    "MIN_SECRET_LENGTH",
+    "Credentials",
+    "Grants",
+    "TokenInfo",
+    "check_name",
+    "config_path",
+    "explain_join_error",
+    "inspect",
+    "is_local_url",
+    "load_profiles",
+    "mint",
+    "parse_ttl",
+    "redact_tokens",
+    "remove_profile",
+    "resolve_credentials",
+    "save_profile",
+    "validate_url",
+    "verify",
+]
