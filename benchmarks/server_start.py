@@ -9,19 +9,20 @@ from __future__ import annotations
 import asyncio
 import socket
 import statistics
-import sys
 import time
-from pathlib import Path
 
 from livekit import rtc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from support.net import free_port  # noqa: E402
-
-from livekit_godot import tokens  # noqa: E402
-from livekit_godot._devserver import DevServer, ServerConfig, ensure_server_binary  # noqa: E402
+from livekit_godot import tokens
+from livekit_godot._devserver import DevServer, ServerConfig, ensure_server_binary
 
 RUNS = 5
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 async def _first_join(server: DevServer) -> float:

@@ -218,6 +218,32 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     return _run_until_interrupted(server, banner)
 
 
+def _cmd_runtime(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from .runtime._bridge import BridgeConfig
+    from .runtime._main import read_session_key, serve
+    from .runtime._playout import PlayoutConfig
+
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    config = BridgeConfig(
+        key=read_session_key(),
+        port=args.port,
+        idle_exit=args.idle_exit,
+        parent_pid=args.parent_pid,
+        dev_tokens=args.dev_tokens,
+        playout=PlayoutConfig(target_ms=args.target_ms),
+    )
+    reason = asyncio.run(serve(config))
+    _info(f"runtime stopped: {reason}")
+    return EXIT_OK
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -264,6 +290,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--build-only", action="store_true", help="build or find the binary, print its path"
     )
     server.set_defaults(func=_cmd_server)
+
+    runtime = sub.add_parser(
+        "runtime",
+        help="the companion runtime Godot talks to (session key from "
+        "LIVEKIT_GODOT_SESSION_KEY or stdin)",
+    )
+    runtime.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: free)")
+    runtime.add_argument(
+        "--idle-exit", type=float, default=30.0, help="exit after N s without Godot (30; 0 never)"
+    )
+    runtime.add_argument("--parent-pid", type=int, help="exit when this process is gone")
+    runtime.add_argument(
+        "--dev-tokens", action="store_true", help="mint dev tokens for connects without one"
+    )
+    runtime.add_argument("--target-ms", type=float, default=60.0, help="playout target (60)")
+    runtime.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    runtime.set_defaults(func=_cmd_runtime)
 
     token = sub.add_parser("token", help="mint, inspect or verify access tokens")
     tsub = token.add_subparsers(dest="token_command", required=True, parser_class=_Parser)

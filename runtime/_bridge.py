@@ -1,0 +1,343 @@
+"""The bridge server: one Godot client over a WebSocket on 127.0.0.1.
+
+Handshake (session key, protocol version, mix rate), then requests are dispatched to a
+`RoomSession` and everything the session emits is sent back through an `Outbox` that never
+blocks the audio path: events always go out, audio ticks are dropped (and counted) only if
+Godot stops reading. The server exits by itself when Godot has been gone for `idle_exit`
+seconds or when the parent process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from .. import __version__
+from .._errors import BridgeError, ConnectError, LiveKitGodotError
+from ._playout import PlayoutConfig
+from ._protocol import (
+    CLOSE_BAD_KEY,
+    CLOSE_BAD_PROTOCOL,
+    CLOSE_BUSY,
+    CLOSE_HANDSHAKE,
+    MAX_MESSAGE_BYTES,
+    MAX_MIX_RATE,
+    MIN_MIX_RATE,
+    PROTOCOL_VERSION,
+    Request,
+    event,
+    parse_request,
+)
+from ._session import RoomSession
+
+log = logging.getLogger("livekit_godot.runtime")
+
+HANDSHAKE_TIMEOUT_S = 10.0
+MAX_AUDIO_BACKLOG = 32
+"""Audio ticks queued for a Godot that is not reading before new ones are dropped."""
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """How the runtime serves Godot."""
+
+    key: str
+    """The one-time session key Godot must present."""
+    port: int = 0
+    """TCP port on 127.0.0.1; 0 picks a free one."""
+    idle_exit: float = 30.0
+    """Exit after this many seconds without a Godot client (0: never)."""
+    parent_pid: int | None = None
+    """Exit when this process is gone (default: the process that started us)."""
+    dev_tokens: bool = False
+    """Mint development tokens for `connect` requests that carry none."""
+    playout: PlayoutConfig = field(default_factory=PlayoutConfig)
+    """Playout targets; the mix rate is replaced by the one Godot announces."""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise BridgeError("session key: empty; expected a random one-time key")
+        if not 0 <= self.port <= 65535:
+            raise BridgeError(f"port: {self.port} is not a TCP port; expected 0-65535")
+        if self.idle_exit < 0:
+            raise BridgeError(f"idle_exit: {self.idle_exit} is negative")
+
+
+class Outbox:
+    """Messages to Godot, sent in order by one task; audio may be shed, events never."""
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[bytes, bool]] = deque()
+        self._ready = asyncio.Event()
+        self._audio_queued = 0
+        self.audio_shed = 0
+
+    def put(self, message: bytes) -> None:
+        """Queue an event (never dropped)."""
+        self._queue.append((message, False))
+        self._ready.set()
+
+    def put_audio(self, message: bytes) -> None:
+        """Queue an audio tick (dropped if Godot is far behind)."""
+        if self._audio_queued >= MAX_AUDIO_BACKLOG:
+            self.audio_shed += 1
+            return
+        self._audio_queued += 1
+        self._queue.append((message, True))
+        self._ready.set()
+
+    async def pump(self, ws: ServerConnection) -> None:
+        """Send everything queued, forever."""
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._queue:
+                message, audio = self._queue.popleft()
+                if audio:
+                    self._audio_queued -= 1
+                await ws.send(message)
+
+
+class BridgeServer:
+    """Serves one Godot client at a time; see docs/bridge-protocol.md."""
+
+    def __init__(self, config: BridgeConfig) -> None:
+        self.config = config
+        self._server: Server | None = None
+        self._client: ServerConnection | None = None
+        self._last_seen = time.monotonic()
+        self._stop = asyncio.Event()
+        self.exit_reason = ""
+        self.port = 0
+        self.sessions = 0
+        """Godot clients served so far (handshake passed)."""
+
+    @property
+    def has_client(self) -> bool:
+        """Whether a Godot client is connected (handshake pending or done)."""
+        return self._client is not None
+
+    async def start(self) -> int:
+        """Listen on 127.0.0.1; returns the port."""
+        self._server = await serve(
+            self._handle,
+            "127.0.0.1",
+            self.config.port,
+            max_size=MAX_MESSAGE_BYTES,
+            compression=None,
+            max_queue=64,
+            ping_interval=None,
+        )
+        sockname = next(iter(self._server.sockets)).getsockname()
+        self.port = int(sockname[1])
+        return self.port
+
+    async def run(self) -> str:
+        """Serve until idle, orphaned or stopped; returns why it stopped."""
+        if self._server is None:
+            await self.start()
+        watchdog = asyncio.create_task(self._watch(), name="watchdog")
+        try:
+            await self._stop.wait()
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+            await self.close()
+        return self.exit_reason
+
+    def stop(self, reason: str) -> None:
+        """Ask `run` to return."""
+        self.exit_reason = self.exit_reason or reason
+        self._stop.set()
+
+    async def close(self) -> None:
+        """Stop listening and drop the client."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _watch(self) -> None:
+        parent = self.config.parent_pid or os.getppid()
+        idle = self.config.idle_exit
+        while True:
+            await asyncio.sleep(0.25)
+            if not _alive(parent) or (self.config.parent_pid is None and os.getppid() != parent):
+                self.stop(f"parent process {parent} is gone")
+            if idle and self._client is None and time.monotonic() - self._last_seen > idle:
+                self.stop(f"no Godot client for {idle:g} s")
+
+    # --- one client -----------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        if self._client is not None:
+            log.warning("refused a second Godot client: one is already connected")
+            await ws.close(CLOSE_BUSY, "busy: another Godot client is connected")
+            return
+        self._client = ws
+        try:
+            hello = await self._handshake(ws)
+            if hello is not None:
+                self.sessions += 1
+                await self._serve(ws, hello)
+        finally:
+            self._client = None
+            self._last_seen = time.monotonic()
+
+    async def _handshake(self, ws: ServerConnection) -> Request | None:
+        try:
+            frame = await asyncio.wait_for(ws.recv(), HANDSHAKE_TIMEOUT_S)
+            hello = parse_request(frame)
+        except (TimeoutError, BridgeError, ConnectionClosed) as exc:
+            log.warning("handshake failed: %s", exc or "timeout")
+            await ws.close(
+                CLOSE_HANDSHAKE, f"handshake failed: {exc or 'no hello within 10 s'}"[:120]
+            )
+            return None
+        if hello.type != "hello":
+            await ws.close(CLOSE_HANDSHAKE, f"expected hello first, got {hello.type}")
+            return None
+        given = hello.get("key", "").encode()
+        if not hmac.compare_digest(given, self.config.key.encode()):
+            log.warning("refused a Godot client: bad session key")
+            await ws.close(CLOSE_BAD_KEY, "bad session key")
+            return None
+        if hello.get("protocol") != PROTOCOL_VERSION:
+            await ws.close(
+                CLOSE_BAD_PROTOCOL,
+                f"protocol {hello.get('protocol')} not supported; "
+                f"this runtime speaks {PROTOCOL_VERSION}",
+            )
+            return None
+        rate = hello.get("mix_rate")
+        if not MIN_MIX_RATE <= rate <= MAX_MIX_RATE:
+            await ws.close(
+                CLOSE_HANDSHAKE, f"mix_rate {rate} out of range {MIN_MIX_RATE}-{MAX_MIX_RATE}"
+            )
+            return None
+        return hello
+
+    async def _serve(self, ws: ServerConnection, hello: Request) -> None:
+        rate = int(hello.get("mix_rate"))
+        playout = replace(self.config.playout, mix_rate=rate)
+        outbox = Outbox()
+        session = RoomSession(outbox.put, rate, playout, dev_tokens=self.config.dev_tokens)
+        session.audio._send = outbox.put_audio  # audio ticks may be shed, events never
+        log.info("Godot connected: %s, mix rate %d", hello.get("engine", "?"), rate)
+        pump = asyncio.create_task(outbox.pump(ws), name="outbox")
+        pending: set[asyncio.Task[Any]] = set()
+        try:
+            outbox.put(
+                event(
+                    "welcome",
+                    protocol=PROTOCOL_VERSION,
+                    runtime=__version__,
+                    frame_size=rate // 100,
+                    target_ms=playout.target_ms,
+                )
+            )
+            async for frame in ws:
+                try:
+                    request = parse_request(frame)
+                except BridgeError as exc:
+                    outbox.put(event("error", code="bad_message", message=exc.message))
+                    continue
+                task = self._dispatch(session, outbox, request)
+                if task is not None:
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+        except ConnectionClosed:
+            pass
+        finally:
+            log.info("Godot disconnected; leaving the room")
+            for task in pending:
+                task.cancel()
+            await session.close()
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await pump
+
+    def _dispatch(
+        self, session: RoomSession, outbox: Outbox, request: Request
+    ) -> asyncio.Task[None] | None:
+        """Handle one request; slow ones (connect, data) run as tasks and reply later."""
+        kind = request.type
+        if kind == "capture":
+            session.capture(request)
+        elif kind == "playout":
+            session.audio.report(
+                request.get("slots"), request.get("buffered"), request.get("underruns")
+            )
+        elif kind in ("connect", "disconnect", "data"):
+            return asyncio.create_task(self._slow(session, outbox, request), name=kind)
+        elif kind == "mic":
+            session.set_mic(request)
+        elif kind == "volume":
+            gain = request.get("gain")
+            if not 0.0 <= gain <= 4.0:
+                return self._reply(outbox, request, f"volume: gain {gain} out of range 0-4")
+            session.audio.set_gain(request.get("identity"), gain)
+        elif kind == "subscribe":
+            session.set_subscribed(request.get("identity"), request.get("subscribed"))
+        elif kind in ("pose", "hearing"):
+            try:
+                session.presence(request)
+            except LiveKitGodotError as exc:
+                return self._reply(outbox, request, exc.message)
+        elif kind == "stats":
+            outbox.put(event("stats", audio_shed=outbox.audio_shed, **session.stats()))
+        elif kind == "hello":
+            return self._reply(outbox, request, "hello: already connected")
+        return self._reply(outbox, request, "")
+
+    @staticmethod
+    def _reply(outbox: Outbox, request: Request, error: str) -> None:
+        if error:
+            outbox.put(event("error", code="bad_request", message=error))
+        if request.id is not None:
+            outbox.put(event("result", id=request.id, ok=not error, error=error))
+        return None
+
+    async def _slow(self, session: RoomSession, outbox: Outbox, request: Request) -> None:
+        error = ""
+        try:
+            if request.type == "connect":
+                await session.connect(request)
+            elif request.type == "disconnect":
+                await session.close()
+            else:
+                await session.send_data(request)
+        except LiveKitGodotError as exc:
+            error = exc.message
+            if request.type == "connect":
+                outbox.put(event("connection_failed", reason=error))
+        except Exception as exc:  # report any failure to Godot and keep serving
+            log.exception("%s failed", request.type)
+            error = f"{request.type} failed: {exc}"
+            if isinstance(exc, ConnectError | OSError) and request.type == "connect":
+                outbox.put(event("connection_failed", reason=error))
+        if error:
+            outbox.put(event("error", code=f"{request.type}_failed", message=error))
+        if request.id is not None:
+            outbox.put(event("result", id=request.id, ok=not error, error=error))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,145 @@
+"""Remote participants' audio: one slot per subscribed track, streamed to Godot in ticks.
+
+Each subscribed audio track gets a slot (a small int Godot uses to find its player) and an
+`AudioStream` at Godot's mix rate in stereo; a reader task queues its 10 ms frames in the
+slot's `SlotPlayout`. Arrivals schedule a flush a moment later, so frames of many
+participants that arrive together leave in one `audio` message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from livekit import rtc
+
+from ._playout import Playout, PlayoutConfig, SlotPlayout
+from ._protocol import audio_tick
+
+log = logging.getLogger("livekit_godot.runtime")
+
+COALESCE_S = 0.0015
+"""How long a frame may wait for other participants' frames before a tick is sent."""
+
+
+@dataclass
+class Slot:
+    """One subscribed remote audio track."""
+
+    slot: int
+    identity: str
+    track_sid: str
+    stream: rtc.AudioStream
+    task: asyncio.Task[None]
+    state: SlotPlayout
+
+
+class RemoteAudio:
+    """Owns every slot, its stream and reader task; sends audio ticks through `send`."""
+
+    def __init__(self, config: PlayoutConfig, send: Callable[[bytes], None]) -> None:
+        self.config = config
+        self.playout = Playout(config)
+        self._send = send
+        self._slots: dict[str, Slot] = {}  # by track sid
+        self._flush: asyncio.TimerHandle | None = None
+        self.ticks_sent = 0
+        self.arrival_to_send: list[float] = []
+        """Seconds from a frame's arrival to its tick being handed to the bridge (sampled)."""
+        self._pending_since: float | None = None
+
+    def slot_of(self, track_sid: str) -> Slot | None:
+        """The slot of a subscribed track."""
+        return self._slots.get(track_sid)
+
+    def slots(self) -> list[Slot]:
+        """Every live slot."""
+        return list(self._slots.values())
+
+    def _free_slot(self) -> int:
+        used = {s.slot for s in self._slots.values()}
+        slot = 0
+        while slot in used:
+            slot += 1
+        return slot
+
+    def add(self, track: rtc.RemoteAudioTrack, identity: str) -> Slot:
+        """Start streaming `track`; returns its new slot."""
+        existing = self._slots.get(track.sid)
+        if existing is not None:
+            return existing
+        slot_id = self._free_slot()
+        stream = rtc.AudioStream.from_track(
+            track=track, sample_rate=self.config.mix_rate, num_channels=2
+        )
+        state = self.playout.add(slot_id)
+        task = asyncio.create_task(self._read(slot_id, stream, state), name=f"audio-{identity}")
+        slot = Slot(slot_id, identity, track.sid, stream, task, state)
+        self._slots[track.sid] = slot
+        task.add_done_callback(self._reader_done)
+        return slot
+
+    async def remove(self, track_sid: str) -> Slot | None:
+        """Stop streaming a track; its slot is freed. Returns the removed slot, if any."""
+        slot = self._slots.pop(track_sid, None)
+        if slot is None:
+            return None
+        self.playout.remove(slot.slot)
+        slot.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await slot.task
+        await slot.stream.aclose()
+        return slot
+
+    async def close(self) -> None:
+        """Stop every stream and task."""
+        for sid in list(self._slots):
+            await self.remove(sid)
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+
+    def set_gain(self, identity: str, gain: float) -> None:
+        """Linear gain for every slot of `identity`."""
+        for slot in self._slots.values():
+            if slot.identity == identity:
+                slot.state.gain = gain
+
+    async def _read(self, slot: int, stream: rtc.AudioStream, state: SlotPlayout) -> None:
+        loop = asyncio.get_running_loop()
+        async for event in stream:
+            state.arrived(time.monotonic())
+            frame = event.frame
+            pcm = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, 2)
+            state.push(pcm.astype(np.float32) * np.float32(1.0 / 32768.0))
+            if self._pending_since is None:
+                self._pending_since = time.perf_counter()
+            if self._flush is None:
+                self._flush = loop.call_later(COALESCE_S, self.flush)
+
+    def _reader_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("audio reader %s failed", task.get_name(), exc_info=task.exception())
+
+    def flush(self) -> None:
+        """Send one tick with whatever every slot has due now."""
+        self._flush = None
+        tick = self.playout.tick(time.monotonic())
+        if tick is None:
+            return
+        slots, counts, pcm = tick
+        self._send(audio_tick(slots, counts, pcm))
+        self.ticks_sent += 1
+        if self._pending_since is not None:
+            if len(self.arrival_to_send) < 100_000:
+                self.arrival_to_send.append(time.perf_counter() - self._pending_since)
+            self._pending_since = None
+
+    def report(self, slots: np.ndarray, buffered: np.ndarray, underruns: np.ndarray | None) -> None:
+        """Apply Godot's `playout` report."""
+        self.playout.report(slots, buffered, underruns, time.monotonic())

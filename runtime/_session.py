@@ -1,0 +1,405 @@
+"""One LiveKit room on behalf of the Godot client: events out, audio both ways.
+
+`RoomSession` is created per bridge connection. It translates LiveKit SDK events into
+bridge events (docs/bridge-protocol.md), streams subscribed audio through `RemoteAudio`,
+publishes the microphone from `capture` requests, and shares the listener's pose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from livekit import rtc
+
+from .. import tokens
+from .._errors import BridgeError, ConfigError, ConnectError
+from ._mic import MicPipeline
+from ._playout import PlayoutConfig
+from ._presence import (
+    POSE_TOPIC,
+    HearingPolicy,
+    Pose,
+    PoseSender,
+    PoseTracker,
+    choose_audible,
+    decode_pose,
+)
+from ._protocol import Request, event, strings
+from ._remote_audio import RemoteAudio
+from ._variant_types import Vector3
+
+SUBSCRIPTION_CHECK_S = 0.2
+"""How often hearing-range subscriptions are re-evaluated as poses move."""
+
+log = logging.getLogger("livekit_godot.runtime")
+
+_QUALITY = {
+    rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
+    rtc.ConnectionQuality.QUALITY_GOOD: "good",
+    rtc.ConnectionQuality.QUALITY_POOR: "poor",
+    rtc.ConnectionQuality.QUALITY_LOST: "lost",
+}
+
+
+def normalise_url(url: str) -> str:
+    """LiveKit accepts ws://, wss://, http:// and https://; the SDK wants ws(s)://."""
+    tokens.validate_url(url)
+    if url.startswith("http://"):
+        return "ws://" + url[len("http://") :]
+    if url.startswith("https://"):
+        return "wss://" + url[len("https://") :]
+    return url
+
+
+def _participant_info(p: rtc.Participant) -> dict[str, str]:
+    return {"identity": p.identity, "name": p.name, "sid": p.sid, "metadata": p.metadata}
+
+
+class RoomSession:
+    """The Godot client's room: created on `connect`, closed on `disconnect` or bridge loss."""
+
+    def __init__(
+        self,
+        send: Callable[[bytes], None],
+        mix_rate: int,
+        playout: PlayoutConfig,
+        *,
+        dev_tokens: bool = False,
+    ) -> None:
+        self._send = send
+        self.mix_rate = mix_rate
+        self.dev_tokens = dev_tokens
+        self.room: rtc.Room | None = None
+        self.audio = RemoteAudio(playout, send)
+        self.mic = MicPipeline(mix_rate)
+        self._mic_source: rtc.AudioSource | None = None
+        self._mic_track: rtc.LocalAudioTrack | None = None
+        self._mic_queue: asyncio.Queue[list[rtc.AudioFrame]] = asyncio.Queue(maxsize=100)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.mic_frames_dropped = 0
+        self.forced: dict[str, bool] = {}
+        self.poses = PoseTracker()
+        self.pose_sender = PoseSender()
+        self.listener: Pose | None = None
+        self.policy = HearingPolicy()
+        self._wanted: dict[str, bool] = {}  # publication sid -> subscription we asked for
+        self.poses_sent = 0
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+            self._emit("error", code="internal", message=f"{task.get_name()}: {task.exception()}")
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        self._send(event(kind, **fields))
+
+    async def connect(self, request: Request) -> None:
+        """Join the room named by the request's token (or a dev token)."""
+        if self.room is not None:
+            raise ConnectError("already connected: disconnect first", retryable=False)
+        url = normalise_url(request.get("url", ""))
+        token = request.get("token") or self._dev_token(url, request)
+        room = rtc.Room()
+        self._wire(room)
+        try:
+            await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
+        except rtc.ConnectError as exc:
+            await room.disconnect()
+            raise ConnectError(tokens.explain_join_error(str(exc))) from None
+        self.room = room
+        self._emit(
+            "room_connected",
+            room=room.name,
+            identity=room.local_participant.identity,
+            sid=await room.sid,
+            participants=[_participant_info(p) for p in room.remote_participants.values()],
+        )
+        self.update_subscriptions()
+        self._spawn(self._publish_mic(room), "mic-publisher")
+        self._spawn(self._presence_loop(room), "presence")
+
+    def _dev_token(self, url: str, request: Request) -> str:
+        if not self.dev_tokens:
+            raise ConnectError(
+                "token required: this runtime does not mint tokens (it was started without "
+                "--dev-tokens, as in an exported game)",
+                retryable=False,
+            )
+        room = request.get("room") or ""
+        identity = request.get("identity") or ""
+        try:
+            creds = tokens.resolve_credentials(url=url)
+        except ConfigError:  # fall back to the dev pair, for local servers only
+            if not tokens.is_local_url(url):
+                raise ConnectError(
+                    f"no credentials to mint a dev token for {url}: set LIVEKIT_API_KEY and "
+                    "LIVEKIT_API_SECRET or a profile (livekit-godot profile add)",
+                    retryable=False,
+                ) from None
+            from .._devserver import DEV_API_KEY, DEV_API_SECRET
+
+            creds = tokens.Credentials(url=url, api_key=DEV_API_KEY, api_secret=DEV_API_SECRET)
+        return tokens.mint(creds, identity=identity, room=room, name=request.get("name") or "")
+
+    async def close(self) -> None:
+        """Leave the room and stop everything this session started."""
+        room, self.room = self.room, None
+        await self.audio.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._mic_source is not None:
+            await self._mic_source.aclose()
+            self._mic_source = None
+        if room is not None:
+            await room.disconnect()
+
+    # --- LiveKit events -------------------------------------------------------------
+
+    def _wire(self, room: rtc.Room) -> None:
+        room.on("participant_connected", self._on_participant_connected)
+        room.on("participant_disconnected", self._on_participant_disconnected)
+        room.on("track_published", self._on_track_published)
+        room.on("track_subscribed", self._on_track_subscribed)
+        room.on("track_unsubscribed", self._on_track_unsubscribed)
+        room.on("track_muted", self._on_track_muted)
+        room.on("track_unmuted", self._on_track_unmuted)
+        room.on("active_speakers_changed", self._on_active_speakers)
+        room.on("connection_quality_changed", self._on_quality)
+        room.on("data_received", self._on_data)
+        room.on("reconnecting", lambda: self._emit("reconnecting"))
+        room.on("reconnected", lambda: self._emit("reconnected"))
+        room.on("disconnected", self._on_disconnected)
+
+    def _on_participant_connected(self, p: rtc.RemoteParticipant) -> None:
+        self._emit("participant_connected", **_participant_info(p))
+
+    def _on_participant_disconnected(self, p: rtc.RemoteParticipant) -> None:
+        self.poses.forget(p.identity)
+        for publication in p.track_publications.values():
+            self._wanted.pop(publication.sid, None)
+        for slot in self.audio.slots():
+            if slot.identity == p.identity:
+                self._spawn(self._unsubscribed(slot.track_sid), "unsubscribe")
+        self._emit("participant_disconnected", identity=p.identity)
+
+    def _on_track_published(
+        self, publication: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant
+    ) -> None:
+        self.update_subscriptions()
+
+    def update_subscriptions(self) -> None:
+        """Subscribe to the audio the listener can hear, unsubscribe from the rest."""
+        if self.room is None:
+            return
+        audio: dict[str, list[rtc.RemoteTrackPublication]] = {}
+        for participant in self.room.remote_participants.values():
+            pubs = [
+                pub
+                for pub in participant.track_publications.values()
+                if pub.kind == rtc.TrackKind.KIND_AUDIO
+            ]
+            if pubs:
+                audio[participant.identity] = pubs
+        currently = {
+            identity
+            for identity, pubs in audio.items()
+            if any(self._wanted.get(pub.sid, False) for pub in pubs)
+        }
+        candidates = {identity: self.poses.get(identity) for identity in audio}
+        audible = choose_audible(self.listener, candidates, currently, self.policy, self.forced)
+        for identity, pubs in audio.items():
+            want = identity in audible
+            for pub in pubs:
+                if self._wanted.get(pub.sid) != want:
+                    self._wanted[pub.sid] = want
+                    pub.set_subscribed(want)
+
+    def _on_track_subscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        if not isinstance(track, rtc.RemoteAudioTrack):
+            return
+        slot = self.audio.add(track, participant.identity)
+        self._emit(
+            "track_subscribed", identity=participant.identity, track_sid=track.sid, slot=slot.slot
+        )
+
+    def _on_track_unsubscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        self._spawn(self._unsubscribed(track.sid), "unsubscribe")
+
+    async def _unsubscribed(self, track_sid: str) -> None:
+        slot = await self.audio.remove(track_sid)
+        if slot is not None:
+            self._emit(
+                "track_unsubscribed", identity=slot.identity, track_sid=track_sid, slot=slot.slot
+            )
+
+    def _on_track_muted(self, p: rtc.Participant, publication: rtc.TrackPublication) -> None:
+        self._emit("track_muted", identity=p.identity, track_sid=publication.sid)
+
+    def _on_track_unmuted(self, p: rtc.Participant, publication: rtc.TrackPublication) -> None:
+        self._emit("track_unmuted", identity=p.identity, track_sid=publication.sid)
+
+    def _on_active_speakers(self, speakers: list[rtc.Participant]) -> None:
+        self._emit("active_speakers_changed", identities=strings([s.identity for s in speakers]))
+
+    def _on_quality(self, p: rtc.Participant | None, quality: Any) -> None:
+        if p is not None:
+            name = _QUALITY.get(quality, "unknown")
+            self._emit("connection_quality_changed", identity=p.identity, quality=name)
+
+    def _on_data(self, packet: rtc.DataPacket) -> None:
+        identity = packet.participant.identity if packet.participant else ""
+        if packet.topic == POSE_TOPIC:
+            self._on_pose(identity, bytes(packet.data))
+            return
+        self._emit(
+            "data_received", identity=identity, topic=packet.topic or "", payload=bytes(packet.data)
+        )
+
+    def _on_pose(self, identity: str, data: bytes) -> None:
+        try:
+            seq, pose = decode_pose(data)
+        except BridgeError as exc:
+            log.debug("ignored a pose packet from %s: %s", identity, exc)
+            return
+        if identity and self.poses.update(identity, seq, pose):
+            self._emit(
+                "pose", identity=identity, p=Vector3(*pose.position), f=Vector3(*pose.forward)
+            )
+
+    def _on_disconnected(self, reason: Any) -> None:
+        try:
+            name = rtc.DisconnectReason.Name(reason)
+        except (ValueError, TypeError):
+            name = str(reason)
+        self._emit("room_disconnected", reason=name)
+
+    # --- requests from Godot --------------------------------------------------------
+
+    def capture(self, request: Request) -> None:
+        """Microphone (and output) audio from Godot."""
+        frames = self.mic.process(request.get("mic"), request.get("far"))
+        if not frames or self.room is None:
+            return
+        try:
+            self._mic_queue.put_nowait(frames)
+        except asyncio.QueueFull:
+            self.mic_frames_dropped += len(frames)
+
+    async def _publish_mic(self, room: rtc.Room) -> None:
+        source = rtc.AudioSource(self.mix_rate, 1)
+        self._mic_source = source
+        self._mic_track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        await room.local_participant.publish_track(
+            self._mic_track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        )
+        while True:
+            for frame in await self._mic_queue.get():
+                await source.capture_frame(frame)
+
+    def set_mic(self, request: Request) -> None:
+        """Mute, push-to-talk and voice-gate settings."""
+        state = self.mic.state
+        was_muted = state.muted
+        for name in ("muted", "ptt", "talk", "vad", "vad_threshold_db", "vad_hang_ms"):
+            if name in request.fields:
+                setattr(state, name, request.fields[name])
+        if self._mic_track is not None and state.muted != was_muted:
+            if state.muted:
+                self._mic_track.mute()
+            else:
+                self._mic_track.unmute()
+
+    def set_subscribed(self, identity: str, subscribed: bool) -> None:
+        """Force a participant's audio on or off (overrides the hearing range)."""
+        self.forced[identity] = subscribed
+        self.update_subscriptions()
+
+    def presence(self, request: Request) -> None:
+        """`pose` (the listener moved) and `hearing` (the policy changed) requests."""
+        if request.type == "pose":
+            pose = Pose(request.get("p"), request.get("f"))
+            self.listener = pose
+            self.pose_sender.update(pose)
+        else:
+            current = self.policy
+            self.policy = HearingPolicy(
+                range_m=request.get("range", current.range_m),
+                max_audible=request.get("max_audible", current.max_audible),
+                hysteresis=request.get("hysteresis", current.hysteresis),
+            )
+            self.update_subscriptions()
+
+    async def _presence_loop(self, room: rtc.Room) -> None:
+        """Share the listener's pose (<= 20 Hz) and follow hearing-range changes."""
+        next_check = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            due = self.pose_sender.due_in()
+            await asyncio.sleep(min(SUBSCRIPTION_CHECK_S, due if due is not None else 1.0))
+            packet = self.pose_sender.poll()
+            if packet is not None:
+                await room.local_participant.publish_data(packet, reliable=False, topic=POSE_TOPIC)
+                self.poses_sent += 1
+            if loop.time() >= next_check:
+                next_check = loop.time() + SUBSCRIPTION_CHECK_S
+                self.update_subscriptions()
+
+    async def send_data(self, request: Request) -> None:
+        """Publish a data packet for the game."""
+        if self.room is None:
+            raise ConnectError("not connected to a room", retryable=False)
+        await self.room.local_participant.publish_data(
+            request.get("payload"),
+            reliable=request.get("reliable", True),
+            topic=request.get("topic", ""),
+            destination_identities=request.get("to", []),
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the `stats` event."""
+        now = time.monotonic()
+        slots = {
+            s.slot: {
+                "identity": s.identity,
+                "buffered_ms": s.state.buffered_ms(now),
+                "sent": s.state.sent,
+                "dropped": s.state.dropped,
+                "underruns": s.state.underruns,
+                "input_gaps": s.state.input_gaps,
+                "target_ms": s.state.target_ms,
+            }
+            for s in self.audio.slots()
+        }
+        return {
+            "underruns": sum(s.state.underruns for s in self.audio.slots()),
+            "drops": sum(s.state.dropped for s in self.audio.slots()),
+            "mic_frames": self.mic.frames_in,
+            "mic_dropped": self.mic_frames_dropped,
+            "slots": slots,
+        }

@@ -1,0 +1,166 @@
+"""Poses and hearing range through the runtime, with real SDK participants moving around."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import pytest
+from livekit import rtc
+
+from livekit_godot import tokens
+from livekit_godot._devserver import DevServer, ServerConfig
+from livekit_godot.runtime._presence import POSE_TOPIC, Pose, decode_pose, encode_pose
+from livekit_godot.runtime._variant_types import Vector3
+from support.godot_standin import GodotStandIn
+from support.net import free_port
+from support.rooms import join, publish_tone
+from support.runtime import RuntimeProcess, start_runtime
+
+pytestmark = [pytest.mark.server, pytest.mark.timeout(150)]
+
+
+@pytest.fixture
+def runtime(loopback_only: None) -> Iterator[RuntimeProcess]:
+    process = start_runtime("--idle-exit", "0")
+    yield process
+    process.stop()
+
+
+class Walker:
+    """An SDK participant that speaks a tone and publishes its pose like a runtime does."""
+
+    def __init__(self, room: rtc.Room, freq: float) -> None:
+        self.room = room
+        self.seq = 0
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(publish_tone(room, freq, 0.2, self.stop))
+
+    async def move(self, x: float) -> None:
+        for _ in range(3):  # lossy packets: send a few
+            self.seq += 1
+            packet = encode_pose(self.seq, Pose((x, 0.0, 0.0), (0.0, 0.0, -1.0)))
+            await self.room.local_participant.publish_data(packet, reliable=False, topic=POSE_TOPIC)
+            await asyncio.sleep(0.05)
+
+    async def leave(self) -> None:
+        self.stop.set()
+        await self.task
+        await self.room.disconnect()
+
+
+async def test_hearing_range_follows_poses_with_hysteresis(
+    dev_credentials: tokens.Credentials, runtime: RuntimeProcess
+) -> None:
+    room = "hearing-room"
+    near = Walker(await join(dev_credentials, "near", room), 300.0)
+    far = Walker(await join(dev_credentials, "far", room), 400.0)
+    try:
+        await near.move(2.0)
+        await far.move(30.0)
+        async with GodotStandIn(runtime.url, runtime.key) as godot:
+            await godot.send("hearing", range=10.0, max_audible=0, hysteresis=0.1)
+            await godot.send("pose", p=Vector3(0, 0, 0), f=Vector3(0, 0, -1))
+            token = tokens.mint(dev_credentials, identity="listener", room=room)
+            assert (await godot.request("connect", url=dev_credentials.url, token=token))["ok"]
+            await near.move(2.0)
+            await far.move(30.0)
+            pose = await godot.wait_for("pose", identity="far")
+            assert pose["p"] == Vector3(30.0, 0.0, 0.0)
+            # Until a pose is known a participant counts as in range; once known, far is out.
+            await godot.settle({"near"})
+            await far.move(5.0)  # walks into range
+            await godot.settle({"near", "far"})
+
+            def unsubscribes() -> int:
+                return len([e for e in godot.all_events if e["t"] == "track_unsubscribed"])
+
+            before = unsubscribes()
+            await near.move(10.5)  # beyond 10 m but inside the 11 m hysteresis band: kept
+            await asyncio.sleep(1.0)
+            assert godot.subscribed() == {"near", "far"}
+            assert unsubscribes() == before
+            await near.move(12.0)  # out
+            await godot.settle({"far"})
+            # The listener itself moves: now "near" (at 12 m) is close again, "far" 6 m away.
+            await godot.send("pose", p=Vector3(11, 0, 0), f=Vector3(0, 0, -1))
+            await godot.settle({"near", "far"})
+            # ... and the local pose reached the room for the others.
+            heard: asyncio.Future[Pose] = asyncio.get_running_loop().create_future()
+
+            def on_data(packet: rtc.DataPacket) -> None:
+                who = packet.participant.identity if packet.participant else ""
+                if packet.topic == POSE_TOPIC and who == "listener" and not heard.done():
+                    heard.set_result(decode_pose(packet.data)[1])
+
+            near.room.on("data_received", on_data)
+            assert (await asyncio.wait_for(heard, 10)).position == (11.0, 0.0, 0.0)
+    finally:
+        await near.leave()
+        await far.leave()
+
+
+async def test_max_audible_keeps_the_nearest(
+    dev_credentials: tokens.Credentials, runtime: RuntimeProcess
+) -> None:
+    room = "crowd-room"
+    walkers = {
+        name: Walker(await join(dev_credentials, name, room), 200.0 + 50 * i)
+        for i, name in enumerate(["w1", "w2", "w3"])
+    }
+    try:
+        for i, walker in enumerate(walkers.values()):
+            await walker.move(1.0 + 2 * i)  # w1 at 1 m, w2 at 3 m, w3 at 5 m
+        async with GodotStandIn(runtime.url, runtime.key) as godot:
+            await godot.send("hearing", range=0.0, max_audible=2)
+            await godot.send("pose", p=Vector3(0, 0, 0), f=Vector3(0, 0, -1))
+            token = tokens.mint(dev_credentials, identity="crowd-listener", room=room)
+            assert (await godot.request("connect", url=dev_credentials.url, token=token))["ok"]
+            for i, walker in enumerate(walkers.values()):
+                await walker.move(1.0 + 2 * i)
+            await godot.settle({"w1", "w2"})
+            await walkers["w1"].move(20.0)  # w1 walks away: w3 is now among the two nearest
+            await godot.settle({"w2", "w3"})
+            await godot.send("subscribe", identity="w1", subscribed=True)  # forced on: counts
+            await godot.settle({"w1", "w2"})  # against max_audible, so only the nearest other
+            await godot.send("subscribe", identity="w2", subscribed=False)  # forced off
+            await godot.settle({"w1", "w3"})
+    finally:
+        for walker in walkers.values():
+            await walker.leave()
+
+
+async def test_server_restart_mid_call_ends_in_reconnected_or_a_clear_reason(
+    loopback_only: None, runtime: RuntimeProcess, server_binary: object
+) -> None:
+    config = ServerConfig(
+        port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port(socket.SOCK_DGRAM)
+    )
+    server = DevServer(config, binary=server_binary)  # type: ignore[arg-type]
+    server.start()
+    creds = tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)
+    try:
+        async with GodotStandIn(runtime.url, runtime.key) as godot:
+            token = tokens.mint(creds, identity="survivor", room="restart-room")
+            assert (await godot.request("connect", url=config.url, token=token))["ok"]
+            await godot.wait_for("room_connected")
+            server.stop()
+            await asyncio.sleep(1.0)
+            server = DevServer(config, binary=server_binary)  # type: ignore[arg-type]
+            server.start()
+            deadline = asyncio.get_running_loop().time() + 60
+            outcome = None
+            while outcome is None and asyncio.get_running_loop().time() < deadline:
+                message = await godot.events.get()
+                if message["t"] in ("reconnected", "room_disconnected"):
+                    outcome = message
+            assert outcome is not None, f"neither reconnected nor disconnected: {godot.all_events}"
+            kinds = [e["t"] for e in godot.all_events]
+            print("after restart:", kinds, outcome)
+            if outcome["t"] == "reconnected":
+                assert "reconnecting" in kinds
+            else:
+                assert outcome["reason"] not in ("", "UNKNOWN_REASON")
+    finally:
+        server.stop()

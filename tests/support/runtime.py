@@ -1,0 +1,98 @@
+"""Start the real companion runtime (`livekit-godot runtime`) as Godot's launcher would."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+READY_PREFIX = "LIVEKIT_GODOT_RUNTIME "
+
+
+@dataclass
+class RuntimeProcess:
+    """A running runtime: its process, URL and session key, and its stderr lines."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    key: str
+    port: int
+    stderr: list[str] = field(default_factory=list)
+
+    def stop(self, timeout: float = 15) -> int:
+        """SIGTERM, then wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+        finally:
+            if self.proc.stdout:
+                self.proc.stdout.close()
+
+    def log(self) -> str:
+        return "\n".join(self.stderr)
+
+
+def start_runtime(*args: str, key: str | None = None, via_stdin: bool = False) -> RuntimeProcess:
+    """Launch `livekit-godot runtime ARGS` with a fresh session key; wait for its ready line."""
+    exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
+    assert exe, "livekit-godot is not installed next to this Python"
+    key = key or secrets.token_urlsafe(24)
+    env = dict(os.environ)
+    if not via_stdin:
+        env["LIVEKIT_GODOT_SESSION_KEY"] = key
+    proc = subprocess.Popen(
+        [exe, "runtime", *args],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    if via_stdin:
+        proc.stdin.write(key + "\n")
+        proc.stdin.flush()
+    proc.stdin.close()
+    lines: queue.Queue[str | None] = queue.Queue()
+    stderr: list[str] = []
+
+    def pump_stdout() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def pump_stderr() -> None:
+        assert proc.stderr is not None
+        with proc.stderr:
+            for line in proc.stderr:
+                stderr.append(line.rstrip("\n"))
+
+    threading.Thread(target=pump_stdout, daemon=True).start()
+    threading.Thread(target=pump_stderr, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        if line.startswith(READY_PREFIX):
+            info = json.loads(line[len(READY_PREFIX) :])
+            port = int(info["port"])
+            return RuntimeProcess(proc, f"ws://127.0.0.1:{port}", key, port, stderr)
+    proc.kill()
+    proc.wait(5)
+    raise AssertionError("runtime did not announce itself:\n" + "\n".join(stderr))

@@ -1,0 +1,119 @@
+"""Playout control: priming, bounded latency, drops counted, adaptive target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from livekit_godot import ConfigError
+from livekit_godot.runtime._playout import Playout, PlayoutConfig, SlotPlayout
+
+RATE = 48_000
+FRAME = 480
+
+
+def _frame(value: float = 0.1) -> np.ndarray:
+    return np.full((FRAME, 2), value, dtype=np.float32)
+
+
+def test_primes_to_the_target_before_sending() -> None:
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE, target_ms=60))
+    for i in range(5):
+        slot.push(_frame())
+        assert slot.take(now=i * 0.01) == []  # 50 ms < 60 ms target: still priming
+    slot.push(_frame())
+    sent = slot.take(now=0.05)
+    assert sum(len(f) for f in sent) == 6 * FRAME
+    assert not slot.priming
+
+
+def test_steady_state_keeps_godot_near_the_target_over_a_long_session() -> None:
+    """Ten minutes of frames arriving 0.1% faster than Godot plays: latency stays bounded."""
+    config = PlayoutConfig(mix_rate=RATE, target_ms=60, band_ms=40)
+    slot = SlotPlayout(config)
+    godot = 0.0  # frames actually buffered in the simulated Godot
+    levels = []
+    for tick in range(60_000):
+        now = tick * 0.01 / 1.001  # the sender's clock runs fast
+        slot.push(_frame())
+        if tick % 5 == 0:  # a report every 50 ms
+            slot.report(int(godot), 0, now)
+        sent = sum(len(f) for f in slot.take(now))
+        godot = max(0.0, godot + sent - RATE * 0.01 / 1.001)
+        levels.append(godot)
+    tail = np.array(levels[1000:]) * 1000 / RATE
+    assert tail.max() <= 60 + 40 + 10 + 1  # target + band + one frame of arrival
+    assert tail.min() >= 20
+    assert slot.dropped > 0  # the drift was absorbed by counted drops
+    assert slot.dropped < 0.002 * slot.sent + 10 * FRAME
+
+
+def test_runtime_queue_is_capped_and_drops_are_counted() -> None:
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE, max_queue_ms=300))
+    for _ in range(100):  # a second of audio while Godot reads nothing
+        slot.push(_frame())
+    assert slot.queued <= 30 * FRAME
+    assert slot.dropped == 70 * FRAME
+
+
+def test_underrun_reprimes_and_raises_the_target_then_relaxes() -> None:
+    config = PlayoutConfig(mix_rate=RATE, target_ms=60, step_ms=20, relax_s=10)
+    slot = SlotPlayout(config)
+    for _ in range(6):
+        slot.push(_frame())
+    slot.take(0.0)
+    slot.report(0, 1, now=1.0)
+    assert slot.priming
+    assert slot.target_ms == 80
+    slot.report(0, 2, now=2.0)
+    assert slot.target_ms == 120
+    slot.report(3000, 0, now=20.0)
+    assert slot.target_ms == 110
+    for second in range(21, 400, 11):
+        slot.report(3000, 0, now=float(second))
+    assert slot.target_ms == 60
+    slot.report(0, 50, now=500.0)
+    assert slot.target_ms == config.max_target_ms
+
+
+def test_input_gaps_longer_than_the_cushion_are_counted() -> None:
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE, target_ms=60))
+    for t in (0.0, 0.01, 0.02, 0.1, 0.11, 0.3):
+        slot.arrived(t)
+    assert slot.input_gaps == 2
+
+
+def test_gain_is_applied() -> None:
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE, target_ms=10))
+    slot.gain = 0.5
+    slot.push(_frame(0.4))
+    (frame,) = slot.take(0.0)
+    assert frame.dtype == np.float32
+    assert np.allclose(frame, 0.2)
+
+
+def test_tick_packs_every_due_slot_in_one_message() -> None:
+    playout = Playout(PlayoutConfig(mix_rate=RATE, target_ms=10))
+    for slot in (0, 3, 7):
+        playout.add(slot).push(_frame(slot / 10))
+    playout.slots[3].push(_frame(0.3))
+    tick = playout.tick(0.0)
+    assert tick is not None
+    slots, counts, pcm = tick
+    assert slots.tolist() == [0, 3, 7]
+    assert counts.tolist() == [FRAME, 2 * FRAME, FRAME]
+    assert pcm.shape == (4 * FRAME, 2)
+    assert np.allclose(pcm[FRAME : 3 * FRAME], 0.3)
+    assert playout.tick(0.0) is None
+    playout.report(np.array([3, 99], np.int32), np.array([100, 5], np.int32), None, 0.01)
+    assert playout.slots[3].godot_level == 100
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"mix_rate": 100}, {"target_ms": 5}, {"band_ms": 5000}, {"max_target_ms": 30},
+     {"max_queue_ms": 100}],
+)  # fmt: skip
+def test_bad_config_is_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        PlayoutConfig(**kwargs)  # type: ignore[arg-type]
