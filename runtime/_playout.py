@@ -182,6 +182,10 @@ class Playout:
         """Forget `slot` (unsubscribed)."""
         self.slots.pop(slot, None)
 
+    def all_due(self) -> bool:
+        """Whether every playing (not priming) slot has frames waiting."""
+        return all(state.queued > 0 for state in self.slots.values() if not state.priming)
+
     def report(
         self,
         slots: npt.NDArray[np.int32],

@@ -2,8 +2,9 @@
 
 Each subscribed audio track gets a slot (a small int Godot uses to find its player) and an
 `AudioStream` at Godot's mix rate in stereo; a reader task queues its 10 ms frames in the
-slot's `SlotPlayout`. Arrivals schedule a flush a moment later, so frames of many
-participants that arrive together leave in one `audio` message.
+slot's `SlotPlayout`. A tick leaves as soon as every playing slot has a frame waiting, or
+`COALESCE_S` after the first arrival otherwise, so frames of many participants that arrive
+close together share one `audio` message without delaying a lone speaker.
 """
 
 from __future__ import annotations
@@ -119,7 +120,12 @@ class RemoteAudio:
             state.push(pcm.astype(np.float32) * np.float32(1.0 / 32768.0))
             if self._pending_since is None:
                 self._pending_since = time.perf_counter()
-            if self._flush is None:
+            if self.playout.all_due():
+                if self._flush is not None:
+                    self._flush.cancel()
+                self._flush = None
+                self.flush()  # every playing slot has its frame: no reason to wait
+            elif self._flush is None:
                 self._flush = loop.call_later(COALESCE_S, self.flush)
 
     def _reader_done(self, task: asyncio.Task[None]) -> None:
@@ -131,6 +137,7 @@ class RemoteAudio:
         self._flush = None
         tick = self.playout.tick(time.monotonic())
         if tick is None:
+            self._pending_since = None  # held back by priming: playout buffering, not delay
             return
         slots, counts, pcm = tick
         self._send(audio_tick(slots, counts, pcm))

@@ -33,6 +33,8 @@ from ._protocol import Request, event, strings
 from ._remote_audio import RemoteAudio
 from ._variant_types import Vector3
 
+MIC_QUEUE_MS = 100
+"""Depth of the SDK's microphone queue (its default of 1000 ms would allow that much delay)."""
 SUBSCRIPTION_CHECK_S = 0.2
 """How often hearing-range subscriptions are re-evaluated as poses move."""
 
@@ -312,7 +314,8 @@ class RoomSession:
             self.mic_frames_dropped += len(frames)
 
     async def _publish_mic(self, room: rtc.Room) -> None:
-        source = rtc.AudioSource(self.mix_rate, 1)
+        # A shallow queue: Godot delivers in real time, and a deep one would let latency grow.
+        source = rtc.AudioSource(self.mix_rate, 1, queue_size_ms=MIC_QUEUE_MS)
         self._mic_source = source
         self._mic_track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
         await room.local_participant.publish_track(
@@ -396,7 +399,10 @@ class RoomSession:
             }
             for s in self.audio.slots()
         }
+        added = sorted(self.audio.arrival_to_send[-2000:])
         return {
+            "added_ms_p50": added[len(added) // 2] * 1000 if added else 0.0,
+            "added_ms_p99": added[int(len(added) * 0.99)] * 1000 if added else 0.0,
             "underruns": sum(s.state.underruns for s in self.audio.slots()),
             "drops": sum(s.state.dropped for s in self.audio.slots()),
             "mic_frames": self.mic.frames_in,
