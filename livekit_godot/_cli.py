@@ -9,6 +9,7 @@ development server's well-known dev pair.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
 import os
@@ -199,10 +200,10 @@ def _cmd_server(args: argparse.Namespace) -> int:
 
 def _cmd_dev(args: argparse.Namespace) -> int:
     binary = ensure_server_binary(args.server_bin, log=_info)
-    server = DevServer(_server_config(args), binary=binary, inherit_output=args.verbose)
     room = tokens.check_name("room", args.room)
-
-    def banner() -> None:
+    server = DevServer(_server_config(args), binary=binary, inherit_output=args.verbose)
+    server.start()
+    try:
         cfg = server.config
         creds = tokens.Credentials(url=cfg.url, api_key=cfg.api_key, api_secret=cfg.api_secret)
         print(f"LiveKit development room {room!r} is ready.", flush=True)
@@ -213,13 +214,79 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         for identity in ("player-1", "player-2"):
             token = tokens.mint(creds, identity=identity, room=room, name=identity, ttl="24h")
             print(f"  {identity}: {token}")
+        print(
+            "In Godot: a LiveKitClient with server_url set to the URL above and room_name "
+            f"{room!r} connects by itself in a debug run."
+        )
+        if args.bots:
+            print(f"{args.bots} demo bot(s) are joining and will talk and walk around you.")
         print("Press Ctrl-C to stop.", flush=True)
+        return asyncio.run(_dev_loop(server, creds, room, args.bots))
+    finally:
+        server.stop()
 
-    return _run_until_interrupted(server, banner)
+
+async def _dev_loop(server: DevServer, creds: tokens.Credentials, room: str, bots: int) -> int:
+    """Run the demo bots until Ctrl-C / SIGTERM or until the server exits."""
+    from .runtime._bots import run_bots
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(_watch_server(server, stop), name="server-watch")]
+    if bots:
+        tasks.append(asyncio.create_task(run_bots(creds, room, bots, stop=stop, log=_info)))
+    try:
+        await stop.wait()
+    finally:
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, LiveKitGodotError):
+            _err(tokens.redact_tokens(result.message))
+            return EXIT_FAILED
+    if server.poll() is not None:
+        _err("livekit-server exited on its own")
+        return EXIT_FAILED
+    _info("stopping livekit-server ...")
+    return EXIT_OK
+
+
+async def _watch_server(server: DevServer, stop: asyncio.Event) -> None:
+    """Set `stop` when the server process exits."""
+    while server.poll() is None:
+        try:
+            await asyncio.wait_for(stop.wait(), 0.5)
+            return
+        except TimeoutError:
+            continue
+    stop.set()
+
+
+def _cmd_bots(args: argparse.Namespace) -> int:
+    from .runtime._bots import bot_specs, run_bots
+
+    creds = _credentials(args)
+    if not creds.url:
+        raise ConfigError("url: not given; pass --url, set LIVEKIT_URL or use a profile")
+    for spec in bot_specs(args.count, args.seed):
+        print(spec.describe(), flush=True)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_bots(
+            creds, args.room, args.count, stop=stop, radius=args.radius, seed=args.seed, log=_info
+        )
+
+    asyncio.run(main())
+    return EXIT_OK
 
 
 def _cmd_runtime(args: argparse.Namespace) -> int:
-    import asyncio
     import logging
 
     from .runtime._bridge import BridgeConfig
@@ -281,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="start a local server and print ready-to-use dev tokens")
     dev.add_argument("--room", default="dev-room", help="room name (dev-room)")
+    dev.add_argument("--bots", type=int, default=3, help="demo bots to start (3; 0 for none)")
     _add_server_options(dev)
     dev.set_defaults(func=_cmd_dev)
 
@@ -290,6 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--build-only", action="store_true", help="build or find the binary, print its path"
     )
     server.set_defaults(func=_cmd_server)
+
+    bots = sub.add_parser("bots", help="demo participants that talk and walk around")
+    bots.add_argument("--room", required=True, help="room to join")
+    bots.add_argument("--count", type=int, default=3, help="how many bots (3)")
+    bots.add_argument("--radius", type=float, default=3.0, help="circle radius in metres (3)")
+    bots.add_argument("--seed", type=int, default=0, help="varies rhythms and paths (0)")
+    _add_credential_options(bots)
+    bots.set_defaults(func=_cmd_bots)
 
     runtime = sub.add_parser(
         "runtime",

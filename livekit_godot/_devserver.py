@@ -320,6 +320,10 @@ class DevServer:
             self._tmp.cleanup()
             self._tmp = None
 
+    def poll(self) -> int | None:
+        """The exit code if the server has exited, else None (also None when not started)."""
+        return self._proc.poll() if self._proc is not None else None
+
     def wait(self) -> int:
         """Block until the server exits; return its exit code."""
         if self._proc is None:

@@ -27,6 +27,9 @@ import numpy.typing as npt
 from .._errors import ConfigError
 
 Stereo = npt.NDArray[np.float32]
+Frames = npt.NDArray[np.int16] | npt.NDArray[np.float32]
+"""Queued stereo frames, shape (n, 2): int16 as LiveKit delivers them, or float32."""
+_INT16_SCALE = np.float32(1.0 / 32768.0)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class SlotPlayout:
     """The playout state of one slot (one remote participant's audio)."""
 
     config: PlayoutConfig
-    queue: deque[Stereo] = field(default_factory=deque)
+    queue: deque[Frames] = field(default_factory=deque)
     queued: int = 0
     """Frames waiting in the runtime."""
     godot_level: float = 0.0
@@ -103,7 +106,7 @@ class SlotPlayout:
             self.input_gaps += 1
         self.last_arrival = now
 
-    def push(self, frame: Stereo) -> None:
+    def push(self, frame: Frames) -> None:
         """Queue a frame received from LiveKit."""
         self.queue.append(frame)
         self.queued += len(frame)
@@ -133,8 +136,9 @@ class SlotPlayout:
         played = (now - self.level_time) * self.config.mix_rate
         return max(0.0, self.godot_level - played)
 
-    def take(self, now: float) -> list[Stereo]:
-        """Frames to send now (possibly none); updates the estimate as if they were sent."""
+    def take(self, now: float) -> list[Frames]:
+        """Frames to send now (possibly none, gain not applied); updates the estimate as if
+        they were sent."""
         level = self.level(now)
         target = self.config.frames(self.target_ms)
         if self.priming:
@@ -151,8 +155,6 @@ class SlotPlayout:
         self.sent += count
         self.godot_level = level + count
         self.level_time = now
-        if self.gain != 1.0:
-            out = [(frame * np.float32(self.gain)).astype(np.float32) for frame in out]
         return out
 
     def _drop_oldest(self) -> None:
@@ -207,18 +209,28 @@ class Playout:
         """(slots, counts, pcm) of everything to send now, or None when nothing is due."""
         slots: list[int] = []
         counts: list[int] = []
-        chunks: list[Stereo] = []
+        gains: list[float] = []
+        chunks: list[Frames] = []
         for slot, state in self.slots.items():
             frames = state.take(now)
             if not frames:
                 continue
             slots.append(slot)
             counts.append(sum(len(f) for f in frames))
+            gains.append(state.gain)
             chunks.extend(frames)
         if not slots:
             return None
-        return (
-            np.asarray(slots, dtype=np.int32),
-            np.asarray(counts, dtype=np.int32),
-            np.concatenate(chunks) if len(chunks) > 1 else chunks[0],
-        )
+        joined = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+        # One conversion for every slot at once (LiveKit delivers 16-bit PCM).
+        if joined.dtype == np.int16:
+            pcm = joined.astype(np.float32) * _INT16_SCALE
+        else:
+            pcm = joined.astype(np.float32)
+        if any(g != 1.0 for g in gains):
+            end = 0
+            for count, gain in zip(counts, gains, strict=True):
+                end += count
+                if gain != 1.0:
+                    pcm[end - count : end] *= np.float32(gain)
+        return np.asarray(slots, dtype=np.int32), np.asarray(counts, dtype=np.int32), pcm

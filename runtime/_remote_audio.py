@@ -117,7 +117,7 @@ class RemoteAudio:
             state.arrived(time.monotonic())
             frame = event.frame
             pcm = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, 2)
-            state.push(pcm.astype(np.float32) * np.float32(1.0 / 32768.0))
+            state.push(pcm)  # int16; converted to float once per tick for all slots
             if self._pending_since is None:
                 self._pending_since = time.perf_counter()
             if self.playout.all_due():

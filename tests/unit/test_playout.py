@@ -83,13 +83,18 @@ def test_input_gaps_longer_than_the_cushion_are_counted() -> None:
     assert slot.input_gaps == 2
 
 
-def test_gain_is_applied() -> None:
-    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE, target_ms=10))
-    slot.gain = 0.5
-    slot.push(_frame(0.4))
-    (frame,) = slot.take(0.0)
-    assert frame.dtype == np.float32
-    assert np.allclose(frame, 0.2)
+def test_gain_and_int16_conversion_are_applied_per_slot() -> None:
+    playout = Playout(PlayoutConfig(mix_rate=RATE, target_ms=10))
+    playout.add(0).push(np.full((FRAME, 2), 16384, dtype=np.int16))
+    quiet = playout.add(1)
+    quiet.gain = 0.5
+    quiet.push(np.full((FRAME, 2), -16384, dtype=np.int16))
+    tick = playout.tick(0.0)
+    assert tick is not None
+    _, _, pcm = tick
+    assert pcm.dtype == np.float32
+    assert np.allclose(pcm[:FRAME], 0.5)
+    assert np.allclose(pcm[FRAME:], -0.25)
 
 
 def test_tick_packs_every_due_slot_in_one_message() -> None:
