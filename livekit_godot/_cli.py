@@ -304,7 +304,7 @@ def _cmd_runtime(args: argparse.Namespace) -> int:
         idle_exit=args.idle_exit,
         parent_pid=args.parent_pid,
         dev_tokens=args.dev_tokens,
-        playout=PlayoutConfig(target_ms=args.target_ms),
+        playout=PlayoutConfig().with_target(args.target_ms),
     )
     reason = asyncio.run(serve(config))
     _info(f"runtime stopped: {reason}")

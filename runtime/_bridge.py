@@ -121,6 +121,7 @@ class BridgeServer:
         self.port = 0
         self.sessions = 0
         """Godot clients served so far (handshake passed)."""
+        self._room_lock = asyncio.Lock()
 
     @property
     def has_client(self) -> bool:
@@ -231,12 +232,18 @@ class BridgeServer:
     async def _serve(self, ws: ServerConnection, hello: Request) -> None:
         rate = int(hello.get("mix_rate"))
         playout = replace(self.config.playout, mix_rate=rate)
+        if hello.get("target_ms") is not None:
+            try:
+                playout = playout.with_target(hello.get("target_ms"))
+            except LiveKitGodotError as exc:
+                log.warning("ignored hello target_ms: %s", exc.message)
         outbox = Outbox()
         session = RoomSession(outbox.put, rate, playout, dev_tokens=self.config.dev_tokens)
         session.audio._send = outbox.put_audio  # audio ticks may be shed, events never
         log.info("Godot connected: %s, mix rate %d", hello.get("engine", "?"), rate)
         pump = asyncio.create_task(outbox.pump(ws), name="outbox")
         pending: set[asyncio.Task[Any]] = set()
+        self._room_lock = asyncio.Lock()  # connect/disconnect/data: one at a time, in order
         try:
             outbox.put(
                 event(
@@ -310,6 +317,10 @@ class BridgeServer:
         return None
 
     async def _slow(self, session: RoomSession, outbox: Outbox, request: Request) -> None:
+        async with self._room_lock:
+            await self._slow_locked(session, outbox, request)
+
+    async def _slow_locked(self, session: RoomSession, outbox: Outbox, request: Request) -> None:
         error = ""
         try:
             if request.type == "connect":

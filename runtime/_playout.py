@@ -19,7 +19,7 @@ than the cushion are counted too (`input_gaps`): an underrun that follows one wa
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,16 @@ class PlayoutConfig:
             raise ConfigError("max_target_ms: must be at least target_ms")
         if self.max_queue_ms < self.max_target_ms + self.band_ms:
             raise ConfigError("max_queue_ms: must be at least max_target_ms + band_ms")
+
+    def with_target(self, target_ms: float) -> PlayoutConfig:
+        """This config with another target (the adaptive ceiling and queue cap follow)."""
+        top = max(self.max_target_ms, target_ms)
+        return replace(
+            self,
+            target_ms=target_ms,
+            max_target_ms=top,
+            max_queue_ms=max(self.max_queue_ms, top + self.band_ms),
+        )
 
     def frames(self, ms: float) -> int:
         """Milliseconds to frames at the mix rate."""

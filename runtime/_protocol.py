@@ -103,7 +103,7 @@ _KINDS = {
 REQUESTS: Final[Mapping[str, Mapping[str, tuple[str, bool]]]] = {
     "hello": {
         "protocol": ("int", True), "key": ("str", True), "mix_rate": ("int", True),
-        "engine": ("str", False), "client": ("str", False),
+        "engine": ("str", False), "client": ("str", False), "target_ms": ("float", False),
     },
     "connect": {
         "url": ("str", True), "token": ("str", False), "room": ("str", False),
@@ -260,7 +260,7 @@ def read_audio_tick(
         if at != len(message):
             raise ValueError
         slots, counts, flat = arrays
-        return slots, counts, flat.reshape(-1, 2)  # type: ignore[return-value]
+        return slots, counts, flat.reshape(-1, 2)
     except (ValueError, struct.error):
         tick = decode(message, limits=LIMITS)
         if not isinstance(tick, dict) or tick.get("t") != "audio":

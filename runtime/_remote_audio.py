@@ -48,6 +48,7 @@ class RemoteAudio:
         self.playout = Playout(config)
         self._send = send
         self._slots: dict[str, Slot] = {}  # by track sid
+        self._gains: dict[str, float] = {}  # by identity; outlives subscriptions
         self._flush: asyncio.TimerHandle | None = None
         self.ticks_sent = 0
         self.arrival_to_send: list[float] = []
@@ -79,6 +80,7 @@ class RemoteAudio:
             track=track, sample_rate=self.config.mix_rate, num_channels=2
         )
         state = self.playout.add(slot_id)
+        state.gain = self._gains.get(identity, 1.0)
         task = asyncio.create_task(self._read(slot_id, stream, state), name=f"audio-{identity}")
         slot = Slot(slot_id, identity, track.sid, stream, task, state)
         self._slots[track.sid] = slot
@@ -106,7 +108,8 @@ class RemoteAudio:
             self._flush = None
 
     def set_gain(self, identity: str, gain: float) -> None:
-        """Linear gain for every slot of `identity`."""
+        """Linear gain for `identity`, now and for any later subscription."""
+        self._gains[identity] = gain
         for slot in self._slots.values():
             if slot.identity == identity:
                 slot.state.gain = gain

@@ -65,9 +65,10 @@ async def test_remote_tone_arrives_at_godot_mix_rate_without_gaps(
           f"stand-in clock gap {godot.max_clock_gap:.3f} s, runtime {stats}")  # fmt: skip
     assert abs(freq - 440.0) <= 2.0
     assert abs(rms_db(left) - rms_db(sine(440.0, 1.0, mix_rate, amplitude=0.3))) <= 3.0
-    # Every gap after playback started must be explained by LiveKit delivering nothing for
-    # longer than the cushion (this machine's scheduling); the playout itself adds none.
-    assert generator.underruns <= stats["input_gaps"], "a gap the runtime should have covered"
+    # Every gap after playback started must follow a stall upstream: LiveKit delivering
+    # nothing for longer than the cushion, or no tick reaching Godot for that long.
+    explained = stats["input_gaps"] + generator.delivery_gaps
+    assert generator.underruns <= explained, "a gap the runtime should have covered"
     assert generator.overflow == 0, "Godot was sent more than its buffer holds"
 
 

@@ -38,8 +38,16 @@ class SimulatedGenerator:
     started: bool = False
     starving: bool = False
     levels: list[tuple[float, int]] = field(default_factory=list)
+    last_arrival: float | None = None
+    delivery_gaps: int = 0
+    """Times no audio arrived for longer than `gap_s` (a stall upstream of Godot)."""
+    gap_s: float = 0.06
 
     def push(self, frames: npt.NDArray[np.float32]) -> None:
+        now = time.monotonic()
+        if self.last_arrival is not None and now - self.last_arrival > self.gap_s:
+            self.delivery_gaps += 1
+        self.last_arrival = now
         room = self.capacity - self.buffered
         if len(frames) > room:
             self.overflow += len(frames) - room

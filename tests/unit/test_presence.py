@@ -82,6 +82,7 @@ def test_pose_accepts_numpy_and_lists() -> None:
         ((0, "1", 0), (0, 0, -1), "position: '1' is not a number"),
         ((True, 0, 0), (0, 0, -1), "position: True is not a number"),
         (5, (0, 0, -1), "position: int given; expected three numbers"),
+        ("abc", (0, 0, -1), "position: str given; expected three numbers"),
     ],
 )
 def test_pose_rejects_bad_values(position: object, forward: object, match: str) -> None:

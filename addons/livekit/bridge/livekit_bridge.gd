@@ -1,0 +1,523 @@
+@tool
+class_name LiveKitBridge
+extends RefCounted
+## The Godot side of the bridge protocol (docs/bridge-protocol.md), in one module.
+##
+## Owns a [WebSocketPeer] to the companion runtime, polled by [method poll] every frame.
+## Every message is one binary frame holding one Variant ([method @GlobalScope.var_to_bytes]
+## out, [method @GlobalScope.bytes_to_var] in, never with objects). It shakes hands
+## ([code]hello[/code] / [code]welcome[/code]), turns each event into a typed signal, hands each
+## participant's slice of an [code]audio[/code] tick to its [ParticipantAudio] with
+## [method PackedVector2Array.slice] (no per-sample GDScript), and reports playout levels every
+## [constant PLAYOUT_REPORT_MSEC]. When the socket closes unexpectedly it reconnects with
+## backoff and re-sends the hello and every sticky request (the last [code]connect[/code],
+## microphone, hearing and volume settings), so the room is rejoined.
+
+## The handshake completed; [param info] is the runtime's [code]welcome[/code] message.
+signal welcomed(info: Dictionary)
+## The connection to the runtime dropped after the handshake; the bridge is reconnecting.
+signal lost(code: int, reason: String)
+## An attempt to reach the runtime failed; [param attempts] counts them since the last welcome.
+signal attempt_failed(attempts: int, reason: String)
+## The runtime refused the handshake (wrong session key or protocol); no retry follows.
+signal refused(reason: String)
+## A request sent with an id was answered.
+signal result_received(id: int, kind: String, ok: bool, error: String)
+## Event [code]room_connected[/code].
+signal room_connected(room: String, identity: String, sid: String, participants: Array)
+## Event [code]room_disconnected[/code].
+signal room_disconnected(reason: String)
+## Event [code]connection_failed[/code].
+signal connection_failed(reason: String)
+## Event [code]reconnecting[/code] (LiveKit lost the server and is retrying).
+signal reconnecting
+## Event [code]reconnected[/code].
+signal reconnected
+## Event [code]participant_connected[/code].
+signal participant_connected(identity: String, display_name: String, sid: String, metadata: String)
+## Event [code]participant_disconnected[/code].
+signal participant_disconnected(identity: String)
+## Event [code]track_subscribed[/code]: the participant's audio now arrives in [param slot].
+signal track_subscribed(identity: String, track_sid: String, slot: int)
+## Event [code]track_unsubscribed[/code]: [param slot] is free again.
+signal track_unsubscribed(identity: String, track_sid: String, slot: int)
+## Event [code]track_muted[/code].
+signal track_muted(identity: String, track_sid: String)
+## Event [code]track_unmuted[/code].
+signal track_unmuted(identity: String, track_sid: String)
+## Event [code]active_speakers_changed[/code] (loudest first).
+signal active_speakers_changed(identities: PackedStringArray)
+## Event [code]connection_quality_changed[/code].
+signal connection_quality_changed(identity: String, quality: String)
+## Event [code]data_received[/code].
+signal data_received(identity: String, topic: String, payload: PackedByteArray)
+## Event [code]pose[/code]: a participant's shared position and forward direction.
+signal pose_received(identity: String, pose_position: Vector3, pose_forward: Vector3)
+## Event [code]error[/code] from the runtime.
+signal error_received(code: String, message: String)
+## Event [code]stats[/code].
+signal stats_received(stats: Dictionary)
+
+## Connection states.
+enum State {
+	IDLE,  ## Not opened, or closed on purpose.
+	CONNECTING,  ## Opening the WebSocket.
+	HANDSHAKING,  ## Hello sent, waiting for the welcome.
+	READY,  ## Welcomed: requests and events flow.
+	WAITING,  ## Waiting before the next reconnection attempt.
+	REFUSED,  ## The runtime refused the session key or protocol; no retry.
+}
+
+## Protocol version spoken (see docs/bridge-protocol.md).
+const PROTOCOL_VERSION := 1
+## Free text sent in the hello.
+const CLIENT_NAME := "livekit-godot addon 0.1.0"
+## Inbound WebSocket buffer: the protocol's largest message (4 MiB).
+const INBOUND_BUFFER_BYTES := 4 << 20
+## Outbound WebSocket buffer: far above the largest capture message.
+const OUTBOUND_BUFFER_BYTES := 1 << 20
+## How often playout levels are reported, in milliseconds.
+const PLAYOUT_REPORT_MSEC := 50
+## How long the runtime may take to open the socket, in milliseconds.
+const CONNECT_TIMEOUT_MSEC := 5000
+## How long the runtime may take to answer the hello, in milliseconds.
+const HANDSHAKE_TIMEOUT_MSEC := 10000
+## First reconnection delay, in milliseconds (doubled per failed attempt).
+const RETRY_FIRST_MSEC := 250
+## Longest reconnection delay, in milliseconds.
+const RETRY_MAX_MSEC := 4000
+## Most frames read in one [method poll] (the rest wait for the next frame).
+const MAX_PACKETS_PER_POLL := 512
+## Close code: wrong session key.
+const CLOSE_BAD_KEY := 4001
+## Close code: unsupported protocol version.
+const CLOSE_BAD_PROTOCOL := 4002
+
+## Reconnect with backoff after the socket closes unexpectedly.
+var auto_reconnect: bool = true
+## Audio ticks received.
+var audio_messages: int = 0
+## Slots in the last audio tick (for diagnostics and benchmarks).
+var last_audio_slot_count: int = 0
+## Stereo frames handed to a [ParticipantAudio].
+var audio_frames_routed: int = 0
+## Stereo frames for slots that have no [ParticipantAudio] (not played).
+var audio_frames_unrouted: int = 0
+## Frames that were not a valid message (text frames, undecodable, wrong fields).
+var bad_messages: int = 0
+## Messages that could not be sent (socket not open or outbound buffer full).
+var send_failures: int = 0
+## The runtime's [code]welcome[/code] message (empty before the first handshake).
+var welcome: Dictionary = {}
+
+var _socket: WebSocketPeer
+var _state: State = State.IDLE
+var _url: String = ""
+var _key: String = ""
+var _deadline: int = 0
+var _retry_at: int = 0
+var _attempts: int = 0
+var _next_id: int = 1
+var _pending: Dictionary[int, String] = {}
+var _sticky: Dictionary[String, Dictionary] = {}
+var _sinks: Dictionary[int, Object] = {}
+var _next_report: int = 0
+var _refusal: String = ""
+
+
+## Starts connecting to the runtime at [param runtime_url] with the session [param key].
+##
+## Replaces any current connection (the spawn launcher calls this again after restarting the
+## runtime on a new port). Returns [constant ERR_INVALID_PARAMETER] for an empty URL or key.
+func open(runtime_url: String, key: String) -> Error:
+	if runtime_url.is_empty() or key.is_empty():
+		return ERR_INVALID_PARAMETER
+	_drop_socket()
+	_url = runtime_url
+	_key = key
+	_attempts = 0
+	return _start_socket(Time.get_ticks_msec())
+
+
+## Closes the connection on purpose (no reconnection). Sticky requests are kept.
+func close() -> void:
+	if _socket != null and _socket.get_ready_state() == WebSocketPeer.STATE_OPEN:
+		_socket.close(1000, "closed by Godot")
+	_drop_socket()
+	_state = State.IDLE
+
+
+## Polls the socket: reads events and audio, handshakes, reconnects, reports playout.
+func poll() -> void:
+	var now := Time.get_ticks_msec()
+	match _state:
+		State.IDLE, State.REFUSED:
+			return
+		State.WAITING:
+			if now >= _retry_at:
+				_start_socket(now)
+			return
+	_socket.poll()
+	var ready_state := _socket.get_ready_state()
+	if ready_state == WebSocketPeer.STATE_OPEN:
+		if _state == State.CONNECTING:
+			_send_hello(now)
+		_drain()
+	elif ready_state == WebSocketPeer.STATE_CLOSED:
+		_on_closed(now)
+		return
+	if _state == State.READY:
+		if now >= _next_report:
+			_next_report = now + PLAYOUT_REPORT_MSEC
+			_report_playout()
+	elif _state != State.IDLE and now > _deadline:
+		_fail_attempt(now, "no answer from the runtime at %s" % _url)
+
+
+## Returns the current [enum State].
+func get_state() -> State:
+	return _state
+
+
+## Returns true once the runtime welcomed this client (requests can be sent).
+func is_ready() -> bool:
+	return _state == State.READY
+
+
+## Returns why the runtime refused this client (state [constant State.REFUSED]), else "".
+func get_refusal() -> String:
+	return _refusal
+
+
+## Returns the runtime URL this bridge connects to.
+func get_url() -> String:
+	return _url
+
+
+## Sends request [param kind] with [param fields]; returns its id when [param want_result]
+## (a [signal result_received] follows), 0 when sent without id, -1 when not sent.
+func request(kind: String, fields: Dictionary = {}, want_result: bool = false) -> int:
+	if _state != State.READY:
+		return -1
+	var message := fields.duplicate()
+	message["t"] = kind
+	var id := 0
+	if want_result:
+		id = _next_id
+		_next_id += 1
+		message["id"] = id
+	if _send(message) != OK:
+		return -1
+	if want_result:
+		_pending[id] = kind
+	return id
+
+
+## Remembers request [param kind] under [param sticky_name] so it is re-sent after every
+## reconnection, and sends it now when [param send_now] and connected. Returns the id (see
+## [method request]).
+func set_sticky(
+	sticky_name: String, kind: String, fields: Dictionary, send_now: bool = true
+) -> int:
+	var message := fields.duplicate()
+	message["t"] = kind
+	_sticky[sticky_name] = message
+	if not send_now:
+		return -1
+	return send_sticky(sticky_name)
+
+
+## Sends the sticky request [param sticky_name] now, with an id; returns it (or -1).
+func send_sticky(sticky_name: String) -> int:
+	if not _sticky.has(sticky_name):
+		return -1
+	var message: Dictionary = _sticky[sticky_name]
+	var fields := message.duplicate()
+	fields.erase("t")
+	return request(str(message["t"]), fields, true)
+
+
+## Forgets the sticky request [param sticky_name].
+func clear_sticky(sticky_name: String) -> void:
+	_sticky.erase(sticky_name)
+
+
+## Returns true when a sticky request named [param sticky_name] is remembered.
+func has_sticky(sticky_name: String) -> bool:
+	return _sticky.has(sticky_name)
+
+
+## Routes the audio of [param slot] to [param sink].
+func set_slot_sink(slot: int, sink: ParticipantAudio) -> void:
+	_sinks[slot] = sink
+
+
+## Stops routing the audio of [param slot] (it is then counted as unrouted).
+func clear_slot_sink(slot: int) -> void:
+	_sinks.erase(slot)
+
+
+## Handles one binary frame from the runtime (called by [method poll]; public for benchmarks
+## and tests). Anything but a Dictionary with a String [code]"t"[/code] is counted in
+## [member bad_messages] and ignored.
+func handle_frame(frame: PackedByteArray) -> void:
+	var decoded: Variant = bytes_to_var(frame)
+	if typeof(decoded) != TYPE_DICTIONARY:
+		bad_messages += 1
+		return
+	var message: Dictionary = decoded
+	var kind: Variant = message.get("t")
+	if typeof(kind) != TYPE_STRING:
+		bad_messages += 1
+		return
+	if kind == "audio":
+		_route_audio(message)
+	elif _state == State.HANDSHAKING:
+		if kind == "welcome":
+			_on_welcome(message)
+		else:
+			bad_messages += 1
+	else:
+		_dispatch(kind, message)
+
+
+func _start_socket(now: int) -> Error:
+	_socket = WebSocketPeer.new()
+	_socket.inbound_buffer_size = INBOUND_BUFFER_BYTES
+	_socket.outbound_buffer_size = OUTBOUND_BUFFER_BYTES
+	var error := _socket.connect_to_url(_url)
+	if error != OK:
+		_fail_attempt(now, "cannot open %s (error %d)" % [_url, error])
+		return error
+	_state = State.CONNECTING
+	_deadline = now + CONNECT_TIMEOUT_MSEC
+	return OK
+
+
+func _drop_socket() -> void:
+	_socket = null
+	_pending.clear()
+	_sinks.clear()
+
+
+func _send_hello(now: int) -> void:
+	var hello := {
+		"t": "hello",
+		"protocol": PROTOCOL_VERSION,
+		"key": _key,
+		"mix_rate": roundi(AudioServer.get_mix_rate()),
+		"engine": str(Engine.get_version_info().get("string", "")),
+		"client": CLIENT_NAME,
+	}
+	_state = State.HANDSHAKING
+	_deadline = now + HANDSHAKE_TIMEOUT_MSEC
+	if _send(hello) != OK:
+		_fail_attempt(now, "could not send the hello")
+
+
+func _on_welcome(message: Dictionary) -> void:
+	welcome = message
+	_state = State.READY
+	_attempts = 0
+	_next_report = 0
+	for sticky_name: String in _sticky.keys():
+		send_sticky(sticky_name)
+	welcomed.emit(message)
+
+
+func _on_closed(now: int) -> void:
+	var code := _socket.get_close_code()
+	var reason := _socket.get_close_reason()
+	var was_ready := _state == State.READY
+	_drop_socket()
+	if code == CLOSE_BAD_KEY or code == CLOSE_BAD_PROTOCOL:
+		_state = State.REFUSED
+		_refusal = "the LiveKit runtime refused this client: %s (close %d)" % [reason, code]
+		refused.emit(_refusal)
+		return
+	if was_ready:
+		_state = State.WAITING
+		lost.emit(code, reason)
+		_schedule_retry(now)
+		return
+	_fail_attempt(now, "the runtime at %s closed the connection (%d %s)" % [_url, code, reason])
+
+
+func _fail_attempt(now: int, reason: String) -> void:
+	_drop_socket()
+	_attempts += 1
+	attempt_failed.emit(_attempts, reason)
+	_schedule_retry(now)
+
+
+func _schedule_retry(now: int) -> void:
+	if not auto_reconnect:
+		_state = State.IDLE
+		return
+	var delay := mini(RETRY_MAX_MSEC, RETRY_FIRST_MSEC << mini(_attempts, 8))
+	_retry_at = now + delay
+	_state = State.WAITING
+
+
+func _send(message: Dictionary) -> Error:
+	if _socket == null or _socket.get_ready_state() != WebSocketPeer.STATE_OPEN:
+		send_failures += 1
+		return ERR_UNAVAILABLE
+	var error := _socket.send(var_to_bytes(message), WebSocketPeer.WRITE_MODE_BINARY)
+	if error != OK:
+		send_failures += 1
+	return error
+
+
+func _drain() -> void:
+	var budget := MAX_PACKETS_PER_POLL
+	while budget > 0 and _socket != null and _socket.get_available_packet_count() > 0:
+		budget -= 1
+		var frame := _socket.get_packet()
+		if _socket.was_string_packet():
+			bad_messages += 1
+			continue
+		handle_frame(frame)
+
+
+func _route_audio(message: Dictionary) -> void:
+	var slots_value: Variant = message.get("slots")
+	var counts_value: Variant = message.get("counts")
+	var pcm_value: Variant = message.get("pcm")
+	if (
+		typeof(slots_value) != TYPE_PACKED_INT32_ARRAY
+		or typeof(counts_value) != TYPE_PACKED_INT32_ARRAY
+		or typeof(pcm_value) != TYPE_PACKED_VECTOR2_ARRAY
+	):
+		bad_messages += 1
+		return
+	var slots: PackedInt32Array = slots_value
+	var counts: PackedInt32Array = counts_value
+	var pcm: PackedVector2Array = pcm_value
+	if slots.size() != counts.size():
+		bad_messages += 1
+		return
+	audio_messages += 1
+	last_audio_slot_count = slots.size()
+	var total := pcm.size()
+	var offset := 0
+	for i in slots.size():
+		var count := counts[i]
+		if count < 0 or offset + count > total:
+			bad_messages += 1
+			return
+		var sink: Variant = _sinks.get(slots[i])
+		if is_instance_valid(sink):
+			(sink as ParticipantAudio).push_stereo(pcm.slice(offset, offset + count))
+			audio_frames_routed += count
+		else:
+			audio_frames_unrouted += count
+		offset += count
+
+
+func _report_playout() -> void:
+	if _sinks.is_empty():
+		return
+	var slots := PackedInt32Array()
+	var buffered := PackedInt32Array()
+	var underruns := PackedInt32Array()
+	for slot: int in _sinks:
+		var sink: Variant = _sinks[slot]
+		if not is_instance_valid(sink):
+			continue
+		var audio := sink as ParticipantAudio
+		slots.append(slot)
+		buffered.append(audio.buffered_frames())
+		underruns.append(audio.take_underruns())
+	if not slots.is_empty():
+		_send({"t": "playout", "slots": slots, "buffered": buffered, "underruns": underruns})
+
+
+func _dispatch(kind: String, message: Dictionary) -> void:
+	match kind:
+		"result":
+			var id := _int(message, "id")
+			var request_kind: String = _pending.get(id, "")
+			_pending.erase(id)
+			var ok: Variant = message.get("ok")
+			var succeeded := typeof(ok) == TYPE_BOOL and bool(ok)
+			result_received.emit(id, request_kind, succeeded, _str(message, "error"))
+		"room_connected":
+			var participants: Variant = message.get("participants")
+			room_connected.emit(
+				_str(message, "room"),
+				_str(message, "identity"),
+				_str(message, "sid"),
+				participants if typeof(participants) == TYPE_ARRAY else []
+			)
+		"room_disconnected":
+			room_disconnected.emit(_str(message, "reason"))
+		"connection_failed":
+			connection_failed.emit(_str(message, "reason"))
+		"reconnecting":
+			reconnecting.emit()
+		"reconnected":
+			reconnected.emit()
+		"participant_connected":
+			participant_connected.emit(
+				_str(message, "identity"),
+				_str(message, "name"),
+				_str(message, "sid"),
+				_str(message, "metadata")
+			)
+		"participant_disconnected":
+			participant_disconnected.emit(_str(message, "identity"))
+		"track_subscribed":
+			track_subscribed.emit(
+				_str(message, "identity"), _str(message, "track_sid"), _int(message, "slot")
+			)
+		"track_unsubscribed":
+			_sinks.erase(_int(message, "slot"))
+			track_unsubscribed.emit(
+				_str(message, "identity"), _str(message, "track_sid"), _int(message, "slot")
+			)
+		_:
+			_dispatch_more(kind, message)
+
+
+func _dispatch_more(kind: String, message: Dictionary) -> void:
+	match kind:
+		"track_muted":
+			track_muted.emit(_str(message, "identity"), _str(message, "track_sid"))
+		"track_unmuted":
+			track_unmuted.emit(_str(message, "identity"), _str(message, "track_sid"))
+		"active_speakers_changed":
+			var identities: Variant = message.get("identities")
+			if typeof(identities) != TYPE_PACKED_STRING_ARRAY:
+				identities = PackedStringArray()
+			active_speakers_changed.emit(identities)
+		"connection_quality_changed":
+			connection_quality_changed.emit(_str(message, "identity"), _str(message, "quality"))
+		"data_received":
+			var payload: Variant = message.get("payload")
+			if typeof(payload) != TYPE_PACKED_BYTE_ARRAY:
+				payload = PackedByteArray()
+			data_received.emit(_str(message, "identity"), _str(message, "topic"), payload)
+		"pose":
+			pose_received.emit(_str(message, "identity"), _vec3(message, "p"), _vec3(message, "f"))
+		"error":
+			error_received.emit(_str(message, "code"), _str(message, "message"))
+		"stats":
+			stats_received.emit(message)
+		_:
+			bad_messages += 1
+
+
+static func _str(message: Dictionary, key: String) -> String:
+	var value: Variant = message.get(key)
+	return value if typeof(value) == TYPE_STRING else ""
+
+
+static func _int(message: Dictionary, key: String) -> int:
+	var value: Variant = message.get(key)
+	return value if typeof(value) == TYPE_INT else -1
+
+
+static func _vec3(message: Dictionary, key: String) -> Vector3:
+	var value: Variant = message.get(key)
+	return value if typeof(value) == TYPE_VECTOR3 else Vector3.ZERO

@@ -1,0 +1,593 @@
+@tool
+class_name LiveKitClient
+extends Node3D
+## LiveKit voice chat with 3D audio: joins a room, plays each participant as a [ParticipantAudio].
+##
+## Make it a child of the listener (the [XRCamera3D] or [Camera3D]): its global transform is
+## the pose shared with the room. The LiveKit connection lives in a companion Python runtime
+## reached through [LiveKitBridge], attached to by URL or spawned ([LiveKitRuntimeLink]).
+## [br][br]
+## [b]Typed references:[/b] call [method disconnect_from_room], not [method disconnect]. Godot
+## compiles a call through a typed [LiveKitClient] variable straight to
+## [method Object.disconnect], so the override below only runs for untyped references (as in
+## the seed README, [code]var livekit_client = LiveKitClient.new()[/code]). In Godot 4.6 a typed
+## [code]client.disconnect()[/code] with no arguments even aborts the engine while compiling.
+
+## Joined the room (seed API).
+signal room_connected
+## Left the room: on request, kicked, or the server went away (seed API). The reason is in
+## [method get_disconnect_reason].
+signal room_disconnected
+## A participant is in the room: emitted when one joins, and for everyone already there right
+## after [signal room_connected] (seed API).
+signal participant_joined(identity: String)
+## A participant left the room; its [ParticipantAudio] is freed right after (seed API).
+signal participant_left(identity: String)
+## A participant's audio track is subscribed and plays through its [ParticipantAudio] (seed API).
+signal track_subscribed(participant_identity: String, track_sid: String)
+## A participant's audio track is no longer subscribed (left, out of hearing range, forced off).
+signal track_unsubscribed(participant_identity: String, track_sid: String)
+## A participant muted a track.
+signal track_muted(participant_identity: String, track_sid: String)
+## A participant unmuted a track.
+signal track_unmuted(participant_identity: String, track_sid: String)
+## Joining failed (bad token, unreachable server or runtime, ...); [param reason] is one line.
+signal connection_failed(reason: String)
+## The connection to the room (or to the runtime) was lost; reconnecting.
+signal reconnecting
+## Back in the room after [signal reconnecting].
+signal reconnected
+## The active speakers changed, loudest first.
+signal active_speakers_changed(identities: PackedStringArray)
+## A participant's connection quality changed ("excellent", "good", "poor" or "lost").
+signal connection_quality_changed(identity: String, quality: String)
+## A data packet arrived (see [method send_data]).
+signal data_received(identity: String, topic: String, payload: PackedByteArray)
+## A participant shared its pose (position and forward direction, global coordinates).
+signal participant_pose_updated(identity: String, pose_position: Vector3, pose_forward: Vector3)
+## The runtime reported an error (a bad request, a failed data send, ...).
+signal error_reported(code: String, message: String)
+## Counters asked for with [method request_stats].
+signal stats_received(stats: Dictionary)
+
+## Room connection states.
+enum RoomState {
+	DISCONNECTED,  ## Not in a room.
+	CONNECTING,  ## Joining.
+	CONNECTED,  ## In the room.
+	RECONNECTING,  ## In the room, but the connection is being restored.
+}
+
+## How long joining may wait for an unreachable runtime before [signal connection_failed].
+const RUNTIME_WAIT_MSEC := 20000
+## Smallest move (metres) that sends a new pose.
+const POSE_MIN_MOVE := 0.01
+## Smallest turn (dot product of forward vectors) that sends a new pose.
+const POSE_MIN_TURN_DOT := 0.9999
+
+## LiveKit server URL (ws://, wss://, http:// or https://) used by the development
+## auto-connect and when [method connect_to_room] gets an empty URL (seed API).
+@export var server_url: String = ""
+## Room joined by the development auto-connect (seed API).
+@export var room_name: String = ""
+## Local identity and display name used by the development auto-connect (seed API).
+@export var participant_name: String = ""
+## When true, [method connect_with_dev_token] runs by itself once the node is ready if
+## [member server_url], [member room_name] and [member participant_name] are set and
+## [method connect_to_room] was not called. Defaults to [method OS.is_debug_build]: never on
+## in release exports unless set (or the user argument [code]--livekit-dev-auto-connect[/code]).
+@export var dev_auto_connect: bool = OS.is_debug_build()
+## Create a [ParticipantAudio] for every participant that joins (else call
+## [method create_participant_audio]).
+@export var auto_create_participant_audio: bool = false
+## Audio bus the participants' voices play on.
+@export var participant_bus: StringName = &"Master"
+## Capture and publish the microphone while in a room.
+@export var microphone_enabled: bool = true
+## Share this node's global position and forward direction (-Z) with the room.
+@export var share_pose: bool = true
+## Hear only participants within this distance in metres (0: everyone).
+@export var hearing_range: float = float(LiveKitSettings.get_value(LiveKitSettings.HEARING_RANGE)):
+	set = _set_hearing_range
+## Hear at most this many nearest participants (0: no limit).
+@export var max_audible: int = 0:
+	set = _set_max_audible
+## Push-to-talk: the microphone passes only while talking (see
+## [method set_push_to_talk_pressed] and [member push_to_talk_action]).
+@export var push_to_talk: bool = false:
+	set = _set_push_to_talk
+## Input action held to talk in push-to-talk mode (empty: call
+## [method set_push_to_talk_pressed] yourself).
+@export var push_to_talk_action: StringName = &""
+## Runtime to attach to (ws://127.0.0.1:PORT); empty: the user argument, the project setting,
+## else spawn one (desktop).
+@export var runtime_url: String = ""
+
+## Session key for [member runtime_url]; never saved with the scene (empty: the user argument
+## [code]--livekit-key=...[/code] or [code]LIVEKIT_GODOT_SESSION_KEY[/code]).
+var runtime_key: String = ""
+## The bridge to the runtime (read-only; for diagnostics: counters, state).
+var bridge: LiveKitBridge:
+	get:
+		return _bridge
+	set(_value):
+		push_error("LiveKit: LiveKitClient.bridge is read-only")
+## Microphone frames sent to the runtime so far (read-only).
+var microphone_frames_sent: int:
+	get:
+		return _mic_frames_sent
+	set(_value):
+		push_error("LiveKit: LiveKitClient.microphone_frames_sent is read-only")
+
+var _bridge := LiveKitBridge.new()
+var _link := LiveKitRuntimeLink.new(_bridge)
+var _microphone := LiveKitMicrophone.new()
+var _participants := LiveKitParticipants.new()
+var _state: RoomState = RoomState.DISCONNECTED
+var _lost_at: int = 0
+var _connect_requested: bool = false
+var _connect_started: int = 0
+var _disconnect_in_flight: bool = false
+var _local_identity: String = ""
+var _disconnect_reason: String = ""
+var _mic_muted: bool = false
+var _talking: bool = false
+var _last_pose_position: Vector3 = Vector3.INF
+var _last_pose_forward: Vector3 = Vector3.ZERO
+var _mic_frames_sent: int = 0
+
+
+func _ready() -> void:
+	if Engine.is_editor_hint():
+		set_process(false)
+		return
+	_participants.setup(self, _bridge)
+	_participants.joined.connect(participant_joined.emit)
+	_participants.left.connect(participant_left.emit)
+	_wire_bridge()
+	if LiveKitSettings.has_user_flag(LiveKitSettings.DEV_AUTO_CONNECT_ARG):
+		dev_auto_connect = true
+	_send_hearing()
+	if LiveKitRuntimeLink.has_attach_url(runtime_url):
+		_link.start(runtime_url, runtime_key)  # handshake early: joining is faster
+	_maybe_auto_connect.call_deferred()
+
+
+func _process(_delta: float) -> void:
+	_link.poll()
+	_bridge.poll()
+	_check_runtime_wait()
+	if _state != RoomState.CONNECTED or not _bridge.is_ready():
+		return
+	_poll_push_to_talk()
+	_send_pose()
+	_send_capture()
+
+
+func _notification(what: int) -> void:
+	if what == NOTIFICATION_PREDELETE and not Engine.is_editor_hint():
+		_shutdown()
+
+
+func _get_configuration_warnings() -> PackedStringArray:
+	return LiveKitSettings.client_warnings(runtime_url, server_url, microphone_enabled)
+
+
+## Joins a room on the LiveKit server at [param url] with an access [param token] (seed API).
+##
+## [param url] may be ws://, wss://, http:// or https:// (empty: [member server_url], then the
+## project setting [code]livekit/server/default_url[/code]). The outcome is a signal:
+## [signal room_connected] or [signal connection_failed].
+func connect_to_room(url: String, token: String) -> Error:
+	return _request_connect({"url": _server_url(url), "token": token})
+
+
+## Joins [param room] as [param identity] with a token minted by a development runtime
+## (started with [code]--dev-tokens[/code]; the spawned runtime gets it in debug builds run from
+## the editor). Empty arguments default to [member server_url], [member room_name] and
+## [member participant_name].
+func connect_with_dev_token(url: String = "", room: String = "", identity: String = "") -> Error:
+	var who := identity if not identity.is_empty() else participant_name
+	var fields := {
+		"url": _server_url(url),
+		"room": room if not room.is_empty() else room_name,
+		"identity": who,
+		"name": who,
+	}
+	return _request_connect(fields)
+
+
+## Leaves the room (seed API). Through a typed [LiveKitClient] reference use
+## [method disconnect_from_room] instead (see the class description). Called with a signal
+## name and a callable, it disconnects that signal like [method Object.disconnect].
+@warning_ignore("native_method_override")
+func disconnect(signal_name: StringName = &"", callable: Callable = Callable()) -> void:
+	if signal_name.is_empty():
+		disconnect_from_room()
+	else:
+		super.disconnect(signal_name, callable)
+
+
+## Leaves the room; emits [signal room_disconnected] if it was in one.
+func disconnect_from_room() -> void:
+	_connect_requested = true
+	_bridge.clear_sticky("connect")
+	if _state == RoomState.DISCONNECTED:
+		return
+	if _bridge.is_ready():
+		_disconnect_in_flight = _bridge.request("disconnect", {}, true) > 0
+	_leave_room("CLIENT_INITIATED")
+
+
+## Returns true while in a room (also while reconnecting) (seed API).
+func is_room_connected() -> bool:
+	return _state == RoomState.CONNECTED or _state == RoomState.RECONNECTING
+
+
+## Returns the room connection state.
+func get_room_state() -> RoomState:
+	return _state
+
+
+## Returns the local participant's identity, or "" when not in a room (seed API).
+func get_local_participant_id() -> String:
+	return _local_identity
+
+
+## Returns LiveKit's reason for the last [signal room_disconnected] (e.g. CLIENT_INITIATED).
+func get_disconnect_reason() -> String:
+	return _disconnect_reason
+
+
+## Returns the [ParticipantAudio] that plays [param participant_id], creating it if needed
+## (seed API). It lives in a world-space container, so it does not move with the listener.
+func create_participant_audio(participant_id: String) -> ParticipantAudio:
+	return _participants.create_audio(participant_id, participant_bus)
+
+
+## Returns the [ParticipantAudio] of [param identity], or null.
+func get_participant_audio(identity: String) -> ParticipantAudio:
+	return _participants.get_audio(identity)
+
+
+## Returns the identities of the remote participants in the room.
+func get_participant_identities() -> PackedStringArray:
+	return _participants.identities()
+
+
+## Mutes or unmutes the microphone (others see the track muted).
+func set_microphone_muted(muted: bool) -> void:
+	_mic_muted = muted
+	_send_mic()
+
+
+## Returns true when the microphone is muted.
+func is_microphone_muted() -> bool:
+	return _mic_muted
+
+
+## In push-to-talk mode, tells whether the talk key is held.
+func set_push_to_talk_pressed(pressed: bool) -> void:
+	if pressed == _talking:
+		return
+	_talking = pressed
+	_send_mic()
+
+
+## Opens the microphone only above [param threshold_db] dBFS (kept open [param hang_ms] after).
+func set_voice_activation(enabled: bool, threshold_db: float = -45.0, hang_ms: int = 300) -> void:
+	var fields := {"vad": enabled, "vad_threshold_db": threshold_db, "vad_hang_ms": hang_ms}
+	_bridge.set_sticky("vad", "mic", fields, _bridge.is_ready())
+
+
+## Sets the volume of [param identity] (linear gain, 0 to 4), applied before Godot gets it.
+func set_participant_volume(identity: String, linear: float) -> void:
+	var fields := {"identity": identity, "gain": clampf(linear, 0.0, 4.0)}
+	_bridge.set_sticky("volume:" + identity, "volume", fields, _bridge.is_ready())
+
+
+## Forces the audio of [param identity] on or off, whatever the hearing range says.
+func set_participant_subscribed(identity: String, subscribed: bool) -> void:
+	var fields := {"identity": identity, "subscribed": subscribed}
+	_bridge.set_sticky("subscribe:" + identity, "subscribe", fields, _bridge.is_ready())
+
+
+## Sends [param payload] to everyone in the room, or to the identities in [param to].
+func send_data(
+	payload: PackedByteArray,
+	topic: String = "",
+	reliable: bool = true,
+	to: PackedStringArray = PackedStringArray()
+) -> Error:
+	if _state != RoomState.CONNECTED or not _bridge.is_ready():
+		return ERR_UNCONFIGURED
+	var fields := {"payload": payload, "topic": topic, "reliable": reliable, "to": to}
+	return OK if _bridge.request("data", fields, true) > 0 else ERR_UNAVAILABLE
+
+
+## Asks the runtime for its counters; they arrive with [signal stats_received].
+func request_stats() -> Error:
+	return OK if _bridge.request("stats") >= 0 else ERR_UNAVAILABLE
+
+
+## Uses [param player] as the microphone instead of the system microphone: it is routed to
+## the capture bus. Meant for tests (a generated tone) and for custom voice sources.
+func set_microphone_source(player: AudioStreamPlayer) -> void:
+	_microphone.set_source(player)
+
+
+func _request_connect(fields: Dictionary) -> Error:
+	if Engine.is_editor_hint():
+		return ERR_UNAVAILABLE
+	_connect_requested = true
+	var url: String = fields["url"]
+	if not LiveKitSettings.is_server_url(url):
+		_fail_later("server URL %s must start with ws://, wss://, http:// or https://" % url)
+		return ERR_INVALID_PARAMETER
+	if _state != RoomState.DISCONNECTED:
+		push_error("LiveKit: already in (or joining) a room; call disconnect_from_room() first")
+		return ERR_ALREADY_IN_USE
+	_state = RoomState.CONNECTING
+	_connect_started = Time.get_ticks_msec()
+	_bridge.set_sticky("connect", "connect", fields, not _disconnect_in_flight)
+	return _ensure_runtime()
+
+
+func _ensure_runtime() -> Error:
+	var error := _link.start(runtime_url, runtime_key)
+	if error != OK:
+		_fail_later(_link.get_failure())
+	return error
+
+
+func _maybe_auto_connect() -> void:
+	if _connect_requested or not dev_auto_connect:
+		return
+	if server_url.is_empty() or room_name.is_empty() or participant_name.is_empty():
+		return
+	connect_with_dev_token()
+
+
+func _server_url(url: String) -> String:
+	if not url.is_empty():
+		return url
+	if not server_url.is_empty():
+		return server_url
+	return str(LiveKitSettings.get_value(LiveKitSettings.SERVER_DEFAULT_URL))
+
+
+func _fail_later(reason: String) -> void:
+	_state = RoomState.DISCONNECTED
+	_bridge.clear_sticky("connect")
+	connection_failed.emit.call_deferred(reason)
+
+
+func _check_runtime_wait() -> void:
+	if _bridge.is_ready():
+		return
+	var now := Time.get_ticks_msec()
+	if _state == RoomState.CONNECTING and now - _connect_started > RUNTIME_WAIT_MSEC:
+		_bridge.clear_sticky("connect")
+		_leave_room("JOIN_FAILURE")
+		connection_failed.emit("the LiveKit runtime is unreachable at %s" % _runtime_address())
+	elif _state == RoomState.RECONNECTING and _lost_at > 0 and now - _lost_at > RUNTIME_WAIT_MSEC:
+		_bridge.clear_sticky("connect")
+		_leave_room("RUNTIME_LOST")
+		connection_failed.emit("lost the LiveKit runtime at %s" % _runtime_address())
+
+
+func _runtime_address() -> String:
+	var url := _link.get_address()
+	return url if not url.is_empty() else "(not started yet)"
+
+
+func _leave_room(reason: String) -> void:
+	var was_in_room := is_room_connected()
+	_state = RoomState.DISCONNECTED
+	_disconnect_reason = reason
+	_local_identity = ""
+	_microphone.stop()
+	_participants.clear()
+	if was_in_room:
+		room_disconnected.emit()
+
+
+func _shutdown() -> void:
+	_microphone.stop()
+	_link.stop()
+
+
+func _set_hearing_range(metres: float) -> void:
+	hearing_range = maxf(0.0, metres)
+	_send_hearing()
+
+
+func _set_max_audible(count: int) -> void:
+	max_audible = maxi(0, count)
+	_send_hearing()
+
+
+func _set_push_to_talk(enabled: bool) -> void:
+	push_to_talk = enabled
+	_send_mic()
+
+
+func _send_mic() -> void:
+	if Engine.is_editor_hint():
+		return
+	var fields := {"muted": _mic_muted, "ptt": push_to_talk, "talk": _talking}
+	_bridge.set_sticky("mic", "mic", fields, _bridge.is_ready())
+
+
+func _send_hearing() -> void:
+	if Engine.is_editor_hint():
+		return
+	var fields := {"range": hearing_range, "max_audible": max_audible}
+	_bridge.set_sticky("hearing", "hearing", fields, _bridge.is_ready())
+
+
+func _poll_push_to_talk() -> void:
+	if push_to_talk and not push_to_talk_action.is_empty():
+		if InputMap.has_action(push_to_talk_action):
+			set_push_to_talk_pressed(Input.is_action_pressed(push_to_talk_action))
+
+
+func _send_pose() -> void:
+	if not share_pose or not is_inside_tree():
+		return
+	var where := global_position
+	var forward := -global_basis.z.normalized()
+	var moved := where.distance_to(_last_pose_position) >= POSE_MIN_MOVE
+	if not moved and forward.dot(_last_pose_forward) >= POSE_MIN_TURN_DOT:
+		return
+	if _bridge.request("pose", {"p": where, "f": forward}) >= 0:
+		_last_pose_position = where
+		_last_pose_forward = forward
+
+
+func _send_capture() -> void:
+	if not _microphone.is_active():
+		return
+	var mic := _microphone.read_microphone()
+	var far := _microphone.read_far_end()
+	if mic.is_empty():
+		return
+	if _bridge.request("capture", {"mic": mic, "far": far}) >= 0:
+		_mic_frames_sent += mic.size()
+
+
+func _wire_bridge() -> void:
+	_bridge.welcomed.connect(_on_welcomed)
+	_bridge.lost.connect(_on_bridge_lost)
+	_bridge.refused.connect(_on_bridge_refused)
+	_bridge.result_received.connect(_on_result)
+	_bridge.room_connected.connect(_on_room_connected)
+	_bridge.room_disconnected.connect(_on_room_disconnected)
+	_bridge.connection_failed.connect(_on_connection_failed)
+	_bridge.reconnecting.connect(_on_reconnecting)
+	_bridge.reconnected.connect(_on_reconnected)
+	_bridge.participant_connected.connect(_on_participant_connected)
+	_bridge.participant_disconnected.connect(_participants.remove)
+	_bridge.track_subscribed.connect(_on_track_subscribed)
+	_bridge.track_unsubscribed.connect(_on_track_unsubscribed)
+	_bridge.track_muted.connect(track_muted.emit)
+	_bridge.track_unmuted.connect(track_unmuted.emit)
+	_bridge.active_speakers_changed.connect(active_speakers_changed.emit)
+	_bridge.connection_quality_changed.connect(connection_quality_changed.emit)
+	_bridge.data_received.connect(data_received.emit)
+	_bridge.pose_received.connect(_on_pose)
+	_bridge.error_received.connect(_on_error)
+	_bridge.stats_received.connect(stats_received.emit)
+
+
+func _on_welcomed(_info: Dictionary) -> void:
+	_last_pose_position = Vector3.INF
+	_disconnect_in_flight = false
+	_lost_at = 0
+
+
+func _on_bridge_lost(_code: int, _reason: String) -> void:
+	_disconnect_in_flight = false
+	_lost_at = Time.get_ticks_msec()
+	_participants.forget_slots()
+	if _state == RoomState.CONNECTED:
+		_state = RoomState.RECONNECTING
+		_microphone.clear()
+		reconnecting.emit()
+
+
+func _on_bridge_refused(reason: String) -> void:
+	push_error("LiveKit: " + reason)
+	if _state == RoomState.DISCONNECTED:
+		return
+	_bridge.clear_sticky("connect")
+	_leave_room("RUNTIME_REFUSED")
+	connection_failed.emit(reason)
+
+
+func _on_result(_id: int, kind: String, ok: bool, error: String) -> void:
+	if kind == "disconnect":
+		_disconnect_in_flight = false
+		if _state == RoomState.CONNECTING and _bridge.has_sticky("connect"):
+			_bridge.send_sticky("connect")
+	elif kind == "connect" and not ok:
+		_on_connection_failed(error)
+
+
+func _on_room_connected(_room: String, identity: String, _sid: String, others: Array) -> void:
+	var was := _state
+	if was == RoomState.DISCONNECTED:
+		_bridge.request("disconnect")  # joined after the game asked to leave
+		return
+	_state = RoomState.CONNECTED
+	_local_identity = identity
+	_last_pose_position = Vector3.INF
+	if microphone_enabled:
+		_microphone.start(self)
+		_microphone.clear()
+	if was == RoomState.RECONNECTING:
+		_participants.reconcile(others, auto_create_participant_audio, participant_bus)
+		reconnected.emit()
+	else:
+		room_connected.emit()
+		_participants.reconcile(others, auto_create_participant_audio, participant_bus)
+
+
+func _on_room_disconnected(reason: String) -> void:
+	if not is_room_connected():
+		return
+	_bridge.clear_sticky("connect")
+	_leave_room(reason)
+
+
+func _on_connection_failed(reason: String) -> void:
+	if _state != RoomState.CONNECTING and _state != RoomState.RECONNECTING:
+		return
+	_bridge.clear_sticky("connect")
+	_leave_room("JOIN_FAILURE")
+	connection_failed.emit(reason)
+
+
+func _on_reconnecting() -> void:
+	if _state == RoomState.CONNECTED:
+		_state = RoomState.RECONNECTING
+		reconnecting.emit()
+
+
+func _on_reconnected() -> void:
+	if _state == RoomState.RECONNECTING:
+		_state = RoomState.CONNECTED
+		reconnected.emit()
+
+
+func _on_participant_connected(
+	identity: String, display_name: String, sid: String, metadata: String
+) -> void:
+	if not is_room_connected():
+		return
+	var info := {"identity": identity, "name": display_name, "sid": sid, "metadata": metadata}
+	_participants.add(info, auto_create_participant_audio, participant_bus)
+
+
+func _on_track_subscribed(identity: String, track_sid: String, slot: int) -> void:
+	_participants.route(identity, slot)
+	if _bridge.has_sticky("volume:" + identity):
+		_bridge.send_sticky("volume:" + identity)  # the runtime's new slot starts at gain 1
+	track_subscribed.emit(identity, track_sid)
+
+
+func _on_track_unsubscribed(identity: String, track_sid: String, slot: int) -> void:
+	_participants.unroute(identity, slot)
+	track_unsubscribed.emit(identity, track_sid)
+
+
+func _on_pose(identity: String, pose_position: Vector3, pose_forward: Vector3) -> void:
+	var audio := _participants.get_audio(identity)
+	if audio != null:
+		audio.apply_remote_pose(pose_position, pose_forward)
+	participant_pose_updated.emit(identity, pose_position, pose_forward)
+
+
+func _on_error(code: String, message: String) -> void:
+	push_warning("LiveKit runtime: %s: %s" % [code, message])
+	error_reported.emit(code, message)

@@ -1,0 +1,266 @@
+class_name ParticipantAudio
+extends AudioStreamPlayer3D
+## One remote participant's voice, played in 3D by Godot's audio server.
+##
+## Fed by an [AudioStreamGenerator] at the engine's mix rate. [LiveKitClient] creates these
+## with [method LiveKitClient.create_participant_audio] and routes the participant's audio to
+## [method push_stereo]. Audio is never dropped silently: what does not fit in the generator
+## waits in a local queue for the next frame, and [method buffered_frames] reports both, so
+## the runtime keeps the total near its target. Only if more than [constant MAX_PENDING_SECONDS]
+## pile up (the game stopped processing) is the oldest audio dropped, and counted in
+## [method get_dropped_frames].
+
+## Length of the generator's ring buffer, in seconds.
+const BUFFER_SECONDS := 0.5
+## Most audio kept waiting outside the generator before the oldest is dropped, in seconds.
+const MAX_PENDING_SECONDS := 1.0
+
+## When true, the node moves to the position (and faces the direction) the participant shares
+## through LiveKit (see [signal LiveKitClient.participant_pose_updated]).
+@export var follow_remote_pose: bool = false
+
+var _participant_id: String = ""
+var _playback: AudioStreamGeneratorPlayback
+var _capacity: int = 0
+var _pending: Array[PackedVector2Array] = []
+var _pending_frames: int = 0
+var _frames_received: int = 0
+var _frames_pushed: int = 0
+var _dropped_frames: int = 0
+var _started: bool = false
+var _skips_at_start: int = 0
+var _last_skips: int = 0
+var _starving: bool = false
+var _underruns: int = 0
+var _underruns_taken: int = 0
+
+
+func _init() -> void:
+	var generator := AudioStreamGenerator.new()
+	generator.mix_rate = AudioServer.get_mix_rate()
+	generator.buffer_length = BUFFER_SECONDS
+	stream = generator
+	playback_type = AudioServer.PLAYBACK_TYPE_STREAM
+
+
+func _enter_tree() -> void:
+	_acquire_playback()
+
+
+func _process(_delta: float) -> void:
+	_flush_pending()
+
+
+## Sets the identity of the participant this node plays (seed API).
+func set_participant_id(id: String) -> void:
+	_participant_id = id
+
+
+## Returns the identity of the participant this node plays (seed API).
+func get_participant_id() -> String:
+	return _participant_id
+
+
+## Plays mono float samples (seed API) at the engine's mix rate.
+##
+## The samples are duplicated to both channels without a per-sample GDScript loop (see
+## [method mono_to_stereo]), then queued like [method push_stereo].
+func push_audio_frame(samples: PackedFloat32Array) -> void:
+	push_stereo(mono_to_stereo(samples))
+
+
+## Moves the voice to [param spatial_position], in global coordinates (seed API).
+func set_spatial_position(spatial_position: Vector3) -> void:
+	if is_inside_tree():
+		global_position = spatial_position
+	else:
+		position = spatial_position
+
+
+## Sets the volume in decibels ([member AudioStreamPlayer3D.volume_db], seed API).
+func set_attenuation(db: float) -> void:
+	volume_db = db
+
+
+## Queues stereo frames for playback: what fits goes into the generator now, the rest waits.
+func push_stereo(frames: PackedVector2Array) -> void:
+	var count := frames.size()
+	if count == 0:
+		return
+	_frames_received += count
+	if _pending_frames == 0 and _ensure_playing():
+		var room := _playback.get_frames_available()
+		if count <= room and _push_now(frames):
+			return
+		if count > room and room > 0 and _push_now(frames.slice(0, room)):
+			frames = frames.slice(room)
+	_queue(frames)
+
+
+## Returns the frames queued but not yet played: the generator's content plus the local queue.
+func buffered_frames() -> int:
+	var in_generator := 0
+	if _playback != null and playing:
+		in_generator = maxi(0, _capacity - _playback.get_frames_available())
+	return in_generator + _pending_frames
+
+
+## Returns the underruns (times playback ran dry after it started) since the last call.
+##
+## Used by the bridge's playout reports; see also [method get_underrun_count].
+func take_underruns() -> int:
+	_update_underruns()
+	var fresh := _underruns - _underruns_taken
+	_underruns_taken = _underruns
+	return fresh
+
+
+## Returns how many times playback ran dry after the first audio arrived.
+##
+## One underrun is one episode of silence, however many mix callbacks it lasted; the
+## episodes are sampled when [method take_underruns] or this method is called.
+func get_underrun_count() -> int:
+	_update_underruns()
+	return _underruns
+
+
+## Returns the generator's raw skip count since the first audio arrived (mix callbacks that
+## found too little audio; see [method AudioStreamGeneratorPlayback.get_skips]).
+func get_skips() -> int:
+	if _playback == null or not _started:
+		return 0
+	return _playback.get_skips() - _skips_at_start
+
+
+## Returns every frame handed to this node (pushed or queued).
+func get_frames_received() -> int:
+	return _frames_received
+
+
+## Returns every frame pushed into the generator so far.
+func get_frames_pushed() -> int:
+	return _frames_pushed
+
+
+## Returns the frames waiting in the local queue.
+func get_pending_frames() -> int:
+	return _pending_frames
+
+
+## Returns the frames dropped because the local queue exceeded [constant MAX_PENDING_SECONDS].
+func get_dropped_frames() -> int:
+	return _dropped_frames
+
+
+## Moves and turns the node to a pose the participant shared, if [member follow_remote_pose].
+func apply_remote_pose(remote_position: Vector3, remote_forward: Vector3) -> void:
+	if not follow_remote_pose:
+		return
+	set_spatial_position(remote_position)
+	var flat := remote_forward.normalized()
+	if flat.is_zero_approx() or absf(flat.dot(Vector3.UP)) > 0.999:
+		return
+	if is_inside_tree():
+		global_basis = Basis.looking_at(flat, Vector3.UP)
+	else:
+		basis = Basis.looking_at(flat, Vector3.UP)
+
+
+## Returns [param samples] duplicated to both channels, without a per-sample GDScript loop.
+##
+## The samples become a one-row [constant Image.FORMAT_RF] image that is resized to twice its
+## width with nearest-neighbour filtering (an exact copy of each 32-bit float), and the
+## resulting bytes are decoded as a [PackedVector2Array] by [method @GlobalScope.bytes_to_var]
+## after an 8-byte Variant header (type, count).
+static func mono_to_stereo(samples: PackedFloat32Array) -> PackedVector2Array:
+	var count := samples.size()
+	if count == 0:
+		return PackedVector2Array()
+	var image := Image.create_from_data(count, 1, false, Image.FORMAT_RF, samples.to_byte_array())
+	image.resize(count * 2, 1, Image.INTERPOLATE_NEAREST)
+	var encoded := PackedByteArray()
+	encoded.resize(8)
+	encoded.encode_u32(0, TYPE_PACKED_VECTOR2_ARRAY)
+	encoded.encode_u32(4, count)
+	encoded.append_array(image.get_data())
+	var stereo: Variant = bytes_to_var(encoded)
+	if typeof(stereo) != TYPE_PACKED_VECTOR2_ARRAY:
+		push_error("LiveKit: could not convert mono samples to stereo frames")
+		return PackedVector2Array()
+	return stereo
+
+
+func _acquire_playback() -> void:
+	if not is_inside_tree():
+		return
+	if not playing:
+		play()
+	_playback = get_stream_playback() as AudioStreamGeneratorPlayback
+	if _playback == null:
+		return
+	_capacity = _playback.get_frames_available()
+	_last_skips = _playback.get_skips()
+	_skips_at_start = _last_skips
+	_starving = false
+
+
+func _ensure_playing() -> bool:
+	if _playback == null or not playing:
+		_acquire_playback()
+	return _playback != null and playing
+
+
+func _push_now(frames: PackedVector2Array) -> bool:
+	if not _playback.push_buffer(frames):
+		return false
+	if not _started:
+		_started = true
+		_skips_at_start = _playback.get_skips()
+		_last_skips = _skips_at_start
+	_frames_pushed += frames.size()
+	return true
+
+
+func _queue(frames: PackedVector2Array) -> void:
+	_pending.append(frames)
+	_pending_frames += frames.size()
+	var limit := int(MAX_PENDING_SECONDS * AudioServer.get_mix_rate())
+	while _pending_frames > limit and _pending.size() > 1:
+		var oldest: PackedVector2Array = _pending.pop_front()
+		_pending_frames -= oldest.size()
+		_dropped_frames += oldest.size()
+	set_process(true)
+
+
+func _flush_pending() -> void:
+	if _pending.is_empty():
+		set_process(false)
+		return
+	if not _ensure_playing():
+		return
+	while not _pending.is_empty():
+		var room := _playback.get_frames_available()
+		if room <= 0:
+			return
+		var head: PackedVector2Array = _pending[0]
+		var take := mini(room, head.size())
+		if not _push_now(head if take == head.size() else head.slice(0, take)):
+			return
+		_pending_frames -= take
+		if take == head.size():
+			_pending.pop_front()
+		else:
+			_pending[0] = head.slice(take)
+			return
+	set_process(false)
+
+
+func _update_underruns() -> void:
+	if _playback == null or not _started:
+		return
+	var skips := _playback.get_skips()
+	var grew := skips > _last_skips
+	_last_skips = skips
+	if grew and not _starving:
+		_underruns += 1
+	_starving = grew

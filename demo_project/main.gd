@@ -1,0 +1,158 @@
+extends Node3D
+## LiveKit spatial voice demo: VR when an OpenXR headset is there, else a desktop camera.
+##
+## The LiveKitClient is a child of whichever camera is active, so the listener pose follows
+## the head. Every participant gets a ParticipantAudio on a circle around the origin with a
+## marker (sphere and name) that grows while they speak. Connect with a token from
+## `livekit-godot dev`, or leave the token empty to use a development token (the runtime the
+## editor spawns mints one in debug builds). Arrow keys turn and move the desktop camera;
+## hold T to talk when push-to-talk is on.
+## [br][br]
+## With the user argument [code]--demo-self-test[/code] (tests/engine runs the demo in the real
+## engine) it connects with [code]--url=[/code] and [code]--token=[/code] by itself and prints
+## [code]ENGINE_TEST PASS[/code] once a participant's marker is shown.
+
+## Distance of the participants' circle from the origin, in metres.
+const CIRCLE_RADIUS := 3.0
+## Height of the participants' voices, in metres.
+const EAR_HEIGHT := 1.6
+## Desktop camera turn speed, in radians per second.
+const TURN_SPEED := 1.5
+## Desktop camera move speed, in metres per second.
+const MOVE_SPEED := 2.0
+## Marker colour while a participant speaks.
+const SPEAKING_COLOR := Color(0.2, 0.8, 0.4)
+## Marker colour otherwise.
+const QUIET_COLOR := Color(0.5, 0.6, 0.9)
+
+var _markers: Dictionary[String, MeshInstance3D] = {}
+var _frames: int = 0
+var _self_test: bool = false
+
+@onready var _client: LiveKitClient = $DesktopCamera/LiveKitClient
+@onready var _desktop_camera: Camera3D = $DesktopCamera
+@onready var _xr_camera: XRCamera3D = $XROrigin3D/XRCamera3D
+@onready var _url: LineEdit = %ServerUrl
+@onready var _token: LineEdit = %Token
+@onready var _room: LineEdit = %Room
+@onready var _identity: LineEdit = %Identity
+@onready var _status: Label = %Status
+@onready var _connect_button: Button = %Connect
+@onready var _mute: CheckBox = %Mute
+@onready var _push_to_talk: CheckBox = %PushToTalk
+
+
+func _ready() -> void:
+	_use_xr_if_available()
+	_identity.text = "player-%d" % (randi() % 1000)
+	_client.room_connected.connect(_on_room_connected)
+	_client.room_disconnected.connect(_on_room_disconnected)
+	_client.connection_failed.connect(_on_connection_failed)
+	_client.reconnecting.connect(_set_status.bind("Reconnecting..."))
+	_client.reconnected.connect(_on_room_connected)
+	_client.participant_joined.connect(_on_participant_joined)
+	_client.participant_left.connect(_on_participant_left)
+	_client.active_speakers_changed.connect(_on_active_speakers_changed)
+	_connect_button.pressed.connect(_on_connect_pressed)
+	_mute.toggled.connect(_client.set_microphone_muted)
+	_push_to_talk.toggled.connect(func(on: bool) -> void: _client.push_to_talk = on)
+	_set_status("Not connected")
+
+
+func _process(delta: float) -> void:
+	_frames += 1
+	if _frames == 10 and OS.get_cmdline_user_args().has("--demo-self-test"):
+		_start_self_test()
+	if _self_test and not _markers.is_empty():
+		_self_test = false
+		print("DEMO_MARKERS=%s" % ",".join(_markers.keys()))
+		print("DEMO_STATUS=%s" % _status.text)
+		print("ENGINE_TEST PASS")
+	if _desktop_camera.current:
+		var turn := Input.get_axis("ui_right", "ui_left")
+		var walk := Input.get_axis("ui_down", "ui_up")
+		_desktop_camera.rotate_y(turn * TURN_SPEED * delta)
+		_desktop_camera.position += -_desktop_camera.basis.z * walk * MOVE_SPEED * delta
+
+
+func _start_self_test() -> void:
+	print("DEMO_CLIENT_PARENT=%s" % _client.get_parent().name)
+	_url.text = LiveKitSettings.user_arg("--url=")
+	_token.text = LiveKitSettings.user_arg("--token=")
+	_self_test = true
+	_on_connect_pressed()
+
+
+func _use_xr_if_available() -> void:
+	var xr := XRServer.find_interface("OpenXR")
+	if xr != null and (xr.is_initialized() or xr.initialize()):
+		get_viewport().use_xr = true
+		_xr_camera.current = true
+		_client.reparent(_xr_camera, false)
+	else:
+		_desktop_camera.current = true
+
+
+func _on_connect_pressed() -> void:
+	if _client.is_room_connected():
+		_client.disconnect_from_room()
+		return
+	_set_status("Connecting...")
+	if _token.text.strip_edges().is_empty():
+		_client.connect_with_dev_token(_url.text, _room.text, _identity.text)
+	else:
+		_client.connect_to_room(_url.text, _token.text.strip_edges())
+
+
+func _on_room_connected() -> void:
+	_set_status("In room as %s" % _client.get_local_participant_id())
+	_connect_button.text = "Disconnect"
+
+
+func _on_room_disconnected() -> void:
+	_set_status("Disconnected (%s)" % _client.get_disconnect_reason())
+	_connect_button.text = "Connect"
+
+
+func _on_connection_failed(reason: String) -> void:
+	_set_status("Failed: %s" % reason)
+	_connect_button.text = "Connect"
+
+
+func _on_participant_joined(identity: String) -> void:
+	var voice := _client.create_participant_audio(identity)
+	var angle := TAU * _markers.size() / 8.0
+	voice.set_spatial_position(
+		Vector3(sin(angle) * CIRCLE_RADIUS, EAR_HEIGHT, -cos(angle) * CIRCLE_RADIUS)
+	)
+	var marker := MeshInstance3D.new()
+	var sphere := SphereMesh.new()
+	sphere.radius = 0.2
+	sphere.height = 0.4
+	marker.mesh = sphere
+	marker.material_override = StandardMaterial3D.new()
+	(marker.material_override as StandardMaterial3D).albedo_color = QUIET_COLOR
+	var label := Label3D.new()
+	label.text = identity
+	label.position = Vector3(0, 0.35, 0)
+	label.billboard = BaseMaterial3D.BILLBOARD_ENABLED
+	marker.add_child(label)
+	voice.add_child(marker)
+	_markers[identity] = marker
+
+
+func _on_participant_left(identity: String) -> void:
+	_markers.erase(identity)  # the marker is a child of the voice, freed with it
+
+
+func _on_active_speakers_changed(identities: PackedStringArray) -> void:
+	for identity: String in _markers:
+		var speaking := identities.has(identity)
+		var marker: MeshInstance3D = _markers[identity]
+		marker.scale = Vector3.ONE * (1.5 if speaking else 1.0)
+		var material := marker.material_override as StandardMaterial3D
+		material.albedo_color = SPEAKING_COLOR if speaking else QUIET_COLOR
+
+
+func _set_status(text: String) -> void:
+	_status.text = text

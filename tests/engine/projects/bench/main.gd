@@ -1,0 +1,132 @@
+extends Node3D
+## Benchmark: Godot-side cost of receiving, decoding and playing remote audio per frame.
+##
+## tests/engine/test_engine_bench.py serves audio ticks at 100 Hz (one message per 10 ms for
+## all participants, built with the runtime's own encoder) from a small WebSocket server.
+## Phase "binary": the addon's LiveKitBridge (WebSocketPeer, bytes_to_var, slice,
+## ParticipantAudio.push_stereo) receives 8, then 32 participants; the server announces each
+## phase with a "stats" event carrying "bench_phase". Phase "json": the same audio as JSON
+## text with base64 PCM, received by a plain WebSocketPeer and turned into PackedVector2Array
+## the way a GDScript bridge without Variant messages would (a loop per sample). For each,
+## the time spent in that work per rendered frame (and per message) is printed.
+
+## Participants (ParticipantAudio nodes) fed.
+const SLOTS := 32
+## Frames at the start of a phase that are not measured (connection, first fill).
+const WARMUP_FRAMES := 20
+## The whole benchmark must end within this time, in milliseconds.
+const DEADLINE_MSEC := 90000
+
+var _nodes: Array[ParticipantAudio] = []
+var _bridge := LiveKitBridge.new()
+var _json_socket: WebSocketPeer
+var _phase: String = ""
+var _phase_frames: int = 0
+var _usec: Dictionary[String, int] = {}
+var _frames: Dictionary[String, int] = {}
+var _messages: Dictionary[String, int] = {}
+var _json_messages: int = 0
+var _done: bool = false
+
+
+func _ready() -> void:
+	for i in SLOTS:
+		var node := ParticipantAudio.new()
+		node.position = Vector3(cos(i), 0.0, sin(i)) * 3.0
+		add_child(node)
+		_nodes.append(node)
+		_bridge.set_slot_sink(i, node)
+	_bridge.stats_received.connect(_on_phase)
+	_bridge.open(LiveKitSettings.user_arg("--bench="), "bench-key")
+
+
+func _process(_delta: float) -> void:
+	if _done:
+		return
+	if Time.get_ticks_msec() > DEADLINE_MSEC:
+		_finish("ENGINE_TEST FAIL: timed out in phase '%s'" % _phase)
+		return
+	var before_messages := _bridge.audio_messages + _json_messages
+	var started := Time.get_ticks_usec()
+	if _json_socket != null:
+		_poll_json()
+	else:
+		_bridge.poll()
+	var spent := Time.get_ticks_usec() - started
+	if _phase.is_empty() or _phase == "done":
+		return
+	_phase_frames += 1
+	if _phase_frames > WARMUP_FRAMES:
+		_usec[_phase] = _usec.get(_phase, 0) + spent
+		_frames[_phase] = _frames.get(_phase, 0) + 1
+		_messages[_phase] = (
+			_messages.get(_phase, 0) + _bridge.audio_messages + _json_messages - before_messages
+		)
+
+
+func _on_phase(stats: Dictionary) -> void:
+	_phase = str(stats.get("bench_phase", ""))
+	_phase_frames = 0
+	print("PHASE=%s" % _phase)
+	if _phase == "done":
+		_bridge.close()
+		_phase = "json32"
+		_json_socket = WebSocketPeer.new()
+		_json_socket.inbound_buffer_size = LiveKitBridge.INBOUND_BUFFER_BYTES
+		_json_socket.connect_to_url(LiveKitSettings.user_arg("--bench=") + "/json")
+
+
+func _poll_json() -> void:
+	_json_socket.poll()
+	while _json_socket.get_available_packet_count() > 0:
+		var text := _json_socket.get_packet().get_string_from_utf8()
+		if text == "done":
+			_report()
+			return
+		_json_messages += 1
+		_push_json(text)
+
+
+## What a bridge with JSON messages must do with each tick: parse, base64-decode, and build
+## each participant's PackedVector2Array sample by sample.
+func _push_json(text: String) -> void:
+	var message: Dictionary = JSON.parse_string(text)
+	var floats := Marshalls.base64_to_raw(message["pcm"]).to_float32_array()
+	var slots: Array = message["slots"]
+	var counts: Array = message["counts"]
+	var offset := 0
+	for i in slots.size():
+		var count := int(counts[i])
+		var frames := PackedVector2Array()
+		frames.resize(count)
+		for j in count:
+			var k := 2 * (offset + j)
+			frames[j] = Vector2(floats[k], floats[k + 1])
+		_nodes[int(slots[i])].push_stereo(frames)
+		offset += count
+
+
+func _report() -> void:
+	for phase: String in ["binary8", "binary32", "json32"]:
+		var frames: int = _frames.get(phase, 0)
+		var messages: int = _messages.get(phase, 0)
+		var usec: int = _usec.get(phase, 0)
+		if frames == 0 or messages == 0:
+			_finish("ENGINE_TEST FAIL: nothing measured in phase %s" % phase)
+			return
+		print("BENCH %s frames=%d messages=%d usec=%d" % [phase, frames, messages, usec])
+	var underruns := 0
+	var dropped := 0
+	for node in _nodes:
+		underruns += node.get_underrun_count()
+		dropped += node.get_dropped_frames()
+	print("BAD_MESSAGES=%d" % _bridge.bad_messages)
+	print("UNDERRUNS=%d" % underruns)
+	print("DROPPED=%d" % dropped)
+	print("MIX_RATE=%d" % roundi(AudioServer.get_mix_rate()))
+	_finish("ENGINE_TEST PASS")
+
+
+func _finish(verdict: String) -> void:
+	_done = true
+	print(verdict)

@@ -1,0 +1,95 @@
+"""Helpers for engine tests that put the real engine in a real LiveKit room via the runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from livekit import api
+
+from livekit_godot import tokens
+from livekit_godot.runtime._variant import decode
+from support.runtime import RuntimeProcess
+from tests.engine.harness import EngineResult
+
+DOUBLES = Path(__file__).resolve().parent / "doubles"
+"""GDScript test doubles (e.g. the tone that stands in for a microphone)."""
+
+
+def runtime_args(runtime: RuntimeProcess) -> list[str]:
+    """User arguments that make the addon attach to ``runtime`` (attach mode, test key)."""
+    return [f"--livekit-runtime={runtime.url}", f"--livekit-key={runtime.key}"]
+
+
+async def engine_alive(engine: asyncio.Task[EngineResult]) -> None:
+    """Raise with the engine's log if its run already ended (it cannot do its part anymore)."""
+    if engine.done():
+        result = engine.result()
+        raise AssertionError("the engine run ended early:\n" + result.describe())
+
+
+async def until(
+    condition: Callable[[], bool | Awaitable[bool]],
+    engine: asyncio.Task[EngineResult],
+    wait: float,
+    what: str,
+) -> None:
+    """Poll ``condition`` every 0.1 s until true; fail after ``wait`` s or if the engine ends."""
+    deadline = time.monotonic() + wait
+    while True:
+        value = condition()
+        if not isinstance(value, bool):
+            value = await value
+        if value:
+            return
+        await engine_alive(engine)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {wait:.0f} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+class RoomWatcher:
+    """Lists a room's participants through the RoomService API (the server's own view)."""
+
+    def __init__(self, creds: tokens.Credentials, room: str) -> None:
+        self._api = api.LiveKitAPI(
+            creds.url.replace("ws://", "http://"), creds.api_key, creds.api_secret
+        )
+        self._room = room
+
+    async def identities(self) -> set[str]:
+        """The identities in the room now."""
+        listed = await self._api.room.list_participants(
+            api.ListParticipantsRequest(room=self._room)
+        )
+        return {p.identity for p in listed.participants}
+
+    async def has(self, identity: str) -> bool:
+        """Whether ``identity`` is in the room now."""
+        return identity in await self.identities()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._api.aclose()
+
+
+def captured_audio(result: EngineResult, tag: str = "CAPTURE") -> npt.NDArray[np.float32]:
+    """The stereo frames a test printed as base64 ``var_to_bytes`` chunks (``TAG i chunk``)."""
+    chunks = sorted((int(index), chunk) for index, chunk in result.records(tag))
+    assert chunks, f"the engine printed no {tag} lines"
+    frames: Any = decode(base64.b64decode("".join(chunk for _, chunk in chunks)))
+    array = np.asarray(frames, dtype=np.float32)
+    assert array.ndim == 2, array.shape
+    assert array.shape[1] == 2, array.shape
+    return array
+
+
+def doubles() -> dict[str, str]:
+    """The test doubles (tests/engine/doubles/*.gd), to pack as ``res://doubles/...``."""
+    return {f"doubles/{p.name}": p.read_text(encoding="utf-8") for p in DOUBLES.glob("*.gd")}

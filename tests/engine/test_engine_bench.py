@@ -1,0 +1,167 @@
+"""Benchmark, in the real engine: Godot's per-frame cost to receive, decode and play audio.
+
+A small WebSocket server here plays the runtime's part for audio only: it answers the hello,
+then sends one `audio` tick every 10 ms built with the runtime's own encoder
+(`livekit_godot.runtime._protocol.audio_tick`), first for 8 then for 32 participants, to the
+addon's `LiveKitBridge` (binary Variant frames, `bytes_to_var`, `slice`, `push_stereo`).
+Then it sends the same ticks for 32 participants as JSON text with base64 PCM, which the
+project turns into `PackedVector2Array`s sample by sample, as a GDScript bridge without
+Variant messages must. The engine prints the microseconds it spent per phase; this test
+prints the figures and checks only that they were produced and are sane (it runs in CI on
+shared machines, so there is no timing limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from livekit_godot.runtime._protocol import audio_tick, event, parse_request
+from tests.engine.harness import GodotWebEngine
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+PROJECT = Path(__file__).resolve().parent / "projects" / "bench"
+PHASE_SECONDS = 3.0
+"""How long each phase streams audio."""
+TICK_S = 0.01
+"""One audio message per 10 ms, like the runtime."""
+
+
+def _tick_audio(slots: int, frames: int) -> np.ndarray:
+    """``slots`` participants' 10 ms of distinct stereo tones, back to back."""
+    t = np.arange(frames, dtype=np.float32) / (frames * 100)
+    chunks = [0.2 * np.sin(2 * np.pi * (200 + 20 * s) * t) for s in range(slots)]
+    mono = np.concatenate(chunks).astype(np.float32)
+    return np.stack([mono, mono], axis=1)
+
+
+class BenchServer:
+    """Serves the engine's bridge (binary ticks) and then its JSON socket (`/json`)."""
+
+    def __init__(self) -> None:
+        self.frame_size = 0
+        self.sent: dict[str, int] = {}
+        self.late_ticks = 0
+
+    async def _pace(self, ws: ServerConnection, message: bytes | str, phase: str) -> None:
+        """Send ``message`` every 10 ms for ``PHASE_SECONDS`` (catching up if late)."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        count = int(PHASE_SECONDS / TICK_S)
+        for i in range(count):
+            delay = start + i * TICK_S - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.05:
+                self.late_ticks += 1
+            await ws.send(message)
+        self.sent[phase] = count
+
+    async def handle(self, ws: ServerConnection) -> None:
+        """One connection: the bridge at ``/``, the JSON comparison at ``/json``."""
+        with contextlib.suppress(ConnectionClosed):
+            if ws.request is not None and ws.request.path == "/json":
+                await self._serve_json(ws)
+            else:
+                await self._serve_bridge(ws)
+
+    async def _serve_bridge(self, ws: ServerConnection) -> None:
+        hello = parse_request(await ws.recv())
+        assert hello.type == "hello", hello
+        rate = int(hello.get("mix_rate"))
+        self.frame_size = rate // 100
+        welcome = event("welcome", protocol=1, runtime="bench", frame_size=self.frame_size)
+        await ws.send(welcome)
+        drain = asyncio.create_task(self._drain(ws))  # playout reports
+        try:
+            for slots in (8, 32):
+                pcm = _tick_audio(slots, self.frame_size)
+                counts = np.full(slots, self.frame_size, dtype=np.int32)
+                tick = audio_tick(np.arange(slots, dtype=np.int32), counts, pcm)
+                await ws.send(event("stats", bench_phase=f"binary{slots}"))
+                await self._pace(ws, tick, f"binary{slots}")
+            await ws.send(event("stats", bench_phase="done"))
+            await ws.wait_closed()
+        finally:
+            drain.cancel()
+
+    async def _drain(self, ws: ServerConnection) -> None:
+        async for _ in ws:
+            pass
+
+    async def _serve_json(self, ws: ServerConnection) -> None:
+        slots = 32
+        pcm = _tick_audio(slots, self.frame_size)
+        text = json.dumps(
+            {
+                "t": "audio",
+                "slots": list(range(slots)),
+                "counts": [self.frame_size] * slots,
+                "pcm": base64.b64encode(pcm.astype("<f4").tobytes()).decode("ascii"),
+            }
+        )
+        await asyncio.sleep(0.2)
+        await self._pace(ws, text, "json32")
+        await ws.send("done")
+        await ws.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def bench_server() -> AsyncIterator[tuple[BenchServer, str]]:
+    """A started server on 127.0.0.1 and its ws:// URL."""
+    bench = BenchServer()
+    async with serve(
+        bench.handle, "127.0.0.1", 0, max_size=8 << 20, compression=None, ping_interval=None
+    ) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        yield bench, f"ws://127.0.0.1:{port}"
+
+
+async def test_bridge_costs_per_frame_for_8_and_32_participants(
+    godot_engine: GodotWebEngine, loopback_only: None
+) -> None:
+    started = time.monotonic()
+    async with bench_server() as (bench, url):
+        result = (
+            await godot_engine.run_async(PROJECT, user_args=[f"--bench={url}"], timeout=120)
+        ).check()
+    figures: dict[str, dict[str, int]] = {}
+    for phase, *fields in result.records("BENCH"):
+        figures[phase] = {k: int(v) for k, v in (field.split("=") for field in fields)}
+    per_frame = {p: f["usec"] / f["frames"] / 1000 for p, f in figures.items()}
+    per_message = {p: f["usec"] / f["messages"] / 1000 for p, f in figures.items()}
+    ratio = per_frame["json32"] / per_frame["binary32"]
+    print(
+        f"\nengine_bridge_ms_per_frame_8={per_frame['binary8']:.3f}\n"
+        f"engine_bridge_ms_per_frame_32={per_frame['binary32']:.3f}\n"
+        f"engine_json_ms_per_frame_32={per_frame['json32']:.3f}\n"
+        f"engine_json_to_bridge_ratio_32={ratio:.1f}\n"
+        f"per message (10 ms tick): binary8 {per_message['binary8']:.3f} ms, "
+        f"binary32 {per_message['binary32']:.3f} ms, json32 {per_message['json32']:.3f} ms\n"
+        f"frames measured {[f['frames'] for f in figures.values()]}, "
+        f"messages {[f['messages'] for f in figures.values()]}, sent {bench.sent}, "
+        f"server late ticks {bench.late_ticks}, mix rate {result.value('MIX_RATE')}, "
+        f"underruns {result.value('UNDERRUNS')}, dropped {result.value('DROPPED')}, "
+        f"wall {time.monotonic() - started:.1f} s"
+    )
+    assert set(figures) == {"binary8", "binary32", "json32"}
+    for phase, f in figures.items():
+        assert f["frames"] > 60, phase  # about a second or more of frames measured
+        assert f["messages"] > 100, phase  # ... with audio arriving throughout
+        assert 0 < per_frame[phase] < 1000, phase
+    assert result.value("BAD_MESSAGES") == "0"
+    assert result.value("DROPPED") == "0"
+    # Sanity of the comparison: more participants cost more, and the per-sample loop is slower.
+    assert per_message["binary32"] > per_message["binary8"] * 0.5
+    assert per_message["json32"] > per_message["binary32"]
