@@ -265,13 +265,11 @@ async def _watch_server(server: DevServer, stop: asyncio.Event) -> None:
 
 
 def _cmd_bots(args: argparse.Namespace) -> int:
-    from .runtime._bots import bot_specs, run_bots
+    from .runtime._bots import run_bots
 
     creds = _credentials(args)
     if not creds.url:
         raise ConfigError("url: not given; pass --url, set LIVEKIT_URL or use a profile")
-    for spec in bot_specs(args.count, args.seed):
-        print(spec.describe(), flush=True)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -14,16 +13,9 @@ from livekit_godot import tokens
 from support.audio import dominant_frequency, rms_db, sine
 from support.godot_standin import GodotStandIn
 from support.rooms import RATE, collect, join, publish_tone, wait_for_audio_track
-from support.runtime import RuntimeProcess, start_runtime
+from support.runtime import RuntimeProcess
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-def runtime(loopback_only: None) -> Iterator[RuntimeProcess]:
-    process = start_runtime("--idle-exit", "0")
-    yield process
-    process.stop()
 
 
 @pytest.mark.parametrize("mix_rate", [44_100, 48_000])

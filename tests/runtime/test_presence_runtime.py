@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
 
 import pytest
 from livekit import rtc
@@ -16,16 +15,9 @@ from livekit_godot.runtime._variant_types import Vector3
 from support.godot_standin import GodotStandIn
 from support.net import free_port
 from support.rooms import join, publish_tone
-from support.runtime import RuntimeProcess, start_runtime
+from support.runtime import RuntimeProcess
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(150)]
-
-
-@pytest.fixture
-def runtime(loopback_only: None) -> Iterator[RuntimeProcess]:
-    process = start_runtime("--idle-exit", "0")
-    yield process
-    process.stop()
 
 
 class Walker:
