@@ -302,6 +302,7 @@ def _cmd_runtime(args: argparse.Namespace) -> int:
         idle_exit=args.idle_exit,
         parent_pid=args.parent_pid,
         dev_tokens=args.dev_tokens,
+        editor=args.editor,
         playout=PlayoutConfig().with_target(args.target_ms),
     )
     reason = asyncio.run(serve(config))
@@ -377,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     runtime.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     runtime.add_argument(
         "--dev-tokens", action="store_true", help="mint dev tokens for connects without one"
+    )
+    runtime.add_argument(
+        "--editor", action="store_true", help="serve the editor services (tokens, dashboard)"
     )
     runtime.add_argument("--target-ms", type=float, default=60.0, help="playout target (60)")
     runtime.add_argument(

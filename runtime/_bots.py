@@ -3,7 +3,8 @@
 Each bot `bot-K` joins a room, publishes a microphone track with a synthetic voice (its own
 pitch and its own syllable rhythm, so it can be told apart by ear and by analysis) and walks
 on a circle around the origin, sharing its pose on `POSE_TOPIC` like a Godot runtime does.
-`bot_specs` says what each bot sounds like and how it moves; `run_bots` runs them.
+`bot_specs` says what each bot sounds like and how it moves; `run_bots` runs them, in this
+event loop or, beyond `BOTS_PER_PROCESS` bots, in worker processes (`python -m` this module).
 """
 
 from __future__ import annotations
@@ -312,6 +313,10 @@ async def run_bots(
     `BOTS_PER_PROCESS` bots run in this event loop; more are spread over worker processes
     (`python -m livekit_godot.runtime._bots`), which get tokens, never the API secret.
 
+    Once they have left, any bot the server still lists is removed through the RoomService
+    API (a 5-minute room-admin token for `room` minted from `credentials`), so no ghost bot
+    lingers when a leave message was lost.
+
     Raises `ConfigError` for a bad count, seed or radius, `TokenInputError` for a bad room
     name, and `ConnectError` when a bot cannot join (the others leave again) or when every
     bot stopped before `stop` was set (e.g. removed by the server). Cancelling the call also
@@ -375,7 +380,7 @@ async def _remove_leftovers(
                     await service.room.remove_participant(
                         api.RoomParticipantIdentity(room=room, identity=who)
                     )
-                    log(f"{who}: removed from the room (its leave message was lost)")
+                    log(f"{who}: removed from the room (the server still listed it)")
     except (TimeoutError, OSError, aiohttp.ClientError, api.TwirpError) as exc:
         log(f"could not check the room for bots that did not leave: {exc!r}")
     finally:
@@ -521,6 +526,7 @@ async def _supervise(groups: int, events: _Events, log: Log, joined: Callable[[]
             if ended == groups:
                 stopped = "every bot stopped before it was asked to: the worker processes ended"
                 raise ConnectError("; ".join(dict.fromkeys(errors)) or stopped)
+            log(f"bot worker {index + 1} of {groups} ended; the other bots carry on")
         elif "log" in message:
             log(str(message["log"]))
         elif "error" in message:

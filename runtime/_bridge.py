@@ -17,7 +17,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -30,6 +30,7 @@ from ._protocol import (
     CLOSE_BAD_PROTOCOL,
     CLOSE_BUSY,
     CLOSE_HANDSHAKE,
+    EDITOR_REQUESTS,
     MAX_MESSAGE_BYTES,
     MAX_MIX_RATE,
     MIN_MIX_RATE,
@@ -39,6 +40,9 @@ from ._protocol import (
     parse_request,
 )
 from ._session import RoomSession
+
+if TYPE_CHECKING:
+    from ..editor import EditorService
 
 log = logging.getLogger("livekit_godot.runtime")
 
@@ -61,6 +65,8 @@ class BridgeConfig:
     """Exit when this process is gone (default: the process that started us)."""
     dev_tokens: bool = False
     """Mint development tokens for `connect` requests that carry none."""
+    editor: bool = False
+    """Serve the editor services (tokens, room dashboard); only the editor plugin's runtime."""
     playout: PlayoutConfig = field(default_factory=PlayoutConfig)
     """Playout targets; the mix rate is replaced by the one Godot announces."""
 
@@ -122,6 +128,8 @@ class BridgeServer:
         self.sessions = 0
         """Godot clients served so far (handshake passed)."""
         self._room_lock = asyncio.Lock()
+        self._editor: EditorService | None = None
+        """The editor services of the current client (`editor` runtimes only)."""
 
     @property
     def has_client(self) -> bool:
@@ -240,6 +248,10 @@ class BridgeServer:
         outbox = Outbox()
         session = RoomSession(outbox.put, rate, playout, dev_tokens=self.config.dev_tokens)
         session.audio._send = outbox.put_audio  # audio ticks may be shed, events never
+        if self.config.editor:
+            from ..editor import EditorService
+
+            self._editor = EditorService(outbox.put)
         log.info("Godot connected: %s, mix rate %d", hello.get("engine", "?"), rate)
         pump = asyncio.create_task(outbox.pump(ws), name="outbox")
         pending: set[asyncio.Task[Any]] = set()
@@ -271,6 +283,9 @@ class BridgeServer:
             for task in pending:
                 task.cancel()
             await session.close()
+            editor, self._editor = self._editor, None
+            if editor is not None:
+                await editor.close()
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await pump
@@ -304,6 +319,14 @@ class BridgeServer:
                 return self._reply(outbox, request, exc.message)
         elif kind == "stats":
             outbox.put(event("stats", audio_shed=outbox.audio_shed, **session.stats()))
+        elif kind in EDITOR_REQUESTS:
+            if self._editor is None:
+                message = f"{kind}: only the editor's runtime (--editor) answers this"
+                outbox.put(event("error", code="editor_only", message=message))
+                if request.id is not None:
+                    outbox.put(event("result", id=request.id, ok=False, error=message))
+                return None
+            return asyncio.create_task(self._editor.handle(request), name=kind)
         elif kind == "hello":
             return self._reply(outbox, request, "hello: already connected")
         return self._reply(outbox, request, "")

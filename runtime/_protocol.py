@@ -128,7 +128,29 @@ REQUESTS: Final[Mapping[str, Mapping[str, tuple[str, bool]]]] = {
         "to": ("strs", False),
     },
     "stats": {},
+    # Editor services: answered only by a runtime started with --editor.
+    "profiles_list": {},
+    "profile_save": {
+        "name": ("str", True), "url": ("str", True), "api_key": ("str", True),
+        "api_secret": ("str", True),
+    },
+    "token_mint": {
+        "profile": ("str", False), "url": ("str", False), "identity": ("str", True),
+        "name": ("str", False), "room": ("str", False), "grants": ("strs", False),
+        "ttl": ("str", False), "metadata": ("str", False),
+    },
+    "dashboard_watch": {"profile": ("str", False), "url": ("str", False), "room": ("str", False)},
+    "dashboard_unwatch": {},
+    "dashboard_action": {
+        "action": ("str", True), "room": ("str", False), "identity": ("str", False),
+        "track_sid": ("str", False), "metadata": ("str", False),
+    },
 }  # fmt: skip
+EDITOR_REQUESTS: Final = frozenset(
+    ("profiles_list", "profile_save", "token_mint",
+     "dashboard_watch", "dashboard_unwatch", "dashboard_action")
+)  # fmt: skip
+"""Request types only an editor runtime (`--editor`) answers."""
 
 
 @dataclass(frozen=True)

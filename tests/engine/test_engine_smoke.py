@@ -55,7 +55,10 @@ def test_exit_without_pass_line_fails(godot_engine: GodotWebEngine) -> None:
     started = time.monotonic()
     result = godot_engine.run(files=_project(script))
     assert not result.passed
-    assert "without printing ENGINE_TEST PASS" in result.reason, result.describe()
+    # Quitting in _ready can also surface as Chromium's worklet AbortError page error first
+    # (engine README); either way the run must be reported as failed, not passed.
+    reasons = ("without printing ENGINE_TEST PASS", "Unable to load a worklet's module")
+    assert any(r in result.reason for r in reasons), result.describe()
     assert result.value("DONE") == "1"
     assert time.monotonic() - started < FAIL_FAST_SECONDS
     with pytest.raises(EngineTestFailedError, match="DONE=1"):

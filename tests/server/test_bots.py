@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import itertools
 import math
+import os
+import signal
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -399,3 +402,54 @@ async def test_many_bots_run_in_worker_processes(dev_credentials: tokens.Credent
     for spec in specs:
         _, _, pose = watcher.poses[spec.identity][-1]
         assert math.hypot(pose.position[0], pose.position[2]) == pytest.approx(3.0, abs=1e-3)
+
+
+def worker_pids() -> list[int]:
+    """Process ids of this process's bot workers (children running `runtime._bots`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and b"livekit_godot.runtime._bots" in command:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+@pytest.mark.server
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+async def test_bots_of_a_killed_worker_are_removed_at_stop(
+    dev_credentials: tokens.Credentials,
+) -> None:
+    # A worker that dies cannot say goodbye: the server would keep its bots ~20 s. The
+    # others carry on, and at stop run_bots removes the leftovers through the API.
+    specs = bot_specs(WORKER_COUNT)
+    ids = {s.identity for s in specs}
+    listener = await join(dev_credentials, "listener", "bots-killed")
+    watcher = Watcher(listener, ids)
+    logs: list[str] = []
+    try:
+        async with bots_running(dev_credentials, "bots-killed", WORKER_COUNT, logs) as (
+            stop,
+            task,
+        ):
+            await wait_until(lambda: ids <= set(watcher.poses), 40)
+            pids = worker_pids()
+            assert len(pids) == 2
+            os.kill(pids[0], signal.SIGKILL)
+            await wait_until(lambda: any("ended; the other bots carry on" in x for x in logs), 10)
+            assert not task.done()
+            stop.set()
+            await asyncio.wait_for(task, 30)
+            await watcher.wait_all_left(8)  # well before the server's own ~20 s timeout
+    finally:
+        await listener.disconnect()
+    print("\n".join(logs))
+    removed = [x for x in logs if "removed from the room" in x]
+    assert len(removed) >= WORKER_COUNT // 2  # the killed worker's bots at least
+    assert worker_pids() == []

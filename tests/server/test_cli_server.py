@@ -134,7 +134,9 @@ async def test_dev_prints_tokens_that_join_the_room(
             room = rtc.Room()
             await room.connect(url.group(1), token)
             rooms.append(room)
-        assert {p.identity for p in rooms[1].remote_participants.values()} == {"player-1"}
+        seen = {p.identity for p in rooms[1].remote_participants.values()}
+        assert "player-1" in seen  # with the demo bots (bot-N) that dev starts too
+        assert seen <= {"player-1", "bot-1", "bot-2", "bot-3"}
         for room in rooms:
             await room.disconnect()
     finally:

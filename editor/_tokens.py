@@ -1,0 +1,63 @@
+"""The token dock's services: list and save profiles, mint tokens.
+
+An API secret arrives only inside `profile_save` and goes straight to the owner-only
+profiles file: it is never sent back, logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .. import tokens
+from .._errors import ConfigError
+from ..runtime._protocol import Request, event
+from ._servers import credentials_for
+
+log = logging.getLogger("livekit_godot.editor")
+
+
+class TokenService:
+    """`profiles_list`, `profile_save` and `token_mint` for one Godot client."""
+
+    def __init__(self, send: Callable[[bytes], None]) -> None:
+        self._send = send
+
+    def list_profiles(self) -> None:
+        """Send a `profiles` event: every profile's name, URL and API key (no secret)."""
+        profiles = tokens.load_profiles()
+        listed = [
+            {"name": name, "url": creds.url, "api_key": creds.api_key}
+            for name, creds in sorted(profiles.items())
+        ]
+        self._send(event("profiles", profiles=listed))
+
+    def save_profile(self, request: Request) -> None:
+        """Add or replace a profile in the user's profiles file."""
+        name = request.get("name")
+        url = request.get("url")
+        if not url:
+            raise ConfigError("url: empty; expected the server URL, e.g. wss://example.com")
+        creds = tokens.Credentials(
+            url=url, api_key=request.get("api_key"), api_secret=request.get("api_secret")
+        )
+        path = tokens.save_profile(name, creds)
+        log.info("saved profile %r (%s, key %s) in %s", name, creds.url, creds.api_key, path)
+
+    def mint(self, request: Request) -> None:
+        """Mint a token and send it as `token_minted` with what it says (`token inspect`)."""
+        creds = credentials_for(request.get("profile", ""), request.get("url", ""))
+        grants = tokens.Grants().with_changes(request.get("grants", []))
+        token = tokens.mint(
+            creds,
+            identity=request.get("identity"),
+            room=request.get("room", ""),
+            name=request.get("name", ""),
+            grants=grants,
+            ttl=request.get("ttl") or tokens.DEFAULT_TTL,
+            metadata=request.get("metadata", ""),
+        )
+        info = tokens.inspect(token).to_dict()
+        request_id = request.id if request.id is not None else 0
+        self._send(event("token_minted", id=request_id, token=token, info=info))
+        log.info("minted a token for %r in room %r", info["identity"], info["room"])
