@@ -20,6 +20,7 @@ from livekit.rtc.room import EventTypes
 
 from .. import tokens
 from .._errors import ConnectError
+from ..runtime._protocol import QUALITY_NAMES
 from ._levels import FLOOR_DB, SPEAKING_DB, LevelMeter
 from ._servers import ws_url
 from ._tasks import stop_tasks
@@ -39,13 +40,6 @@ OBSERVER_GRANTS = tokens.Grants(
     publish=False, publish_data=False, update_own_metadata=False, hidden=True, subscribe=True
 )
 """Hidden, subscribe only."""
-
-_QUALITY = {
-    rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
-    rtc.ConnectionQuality.QUALITY_GOOD: "good",
-    rtc.ConnectionQuality.QUALITY_POOR: "poor",
-    rtc.ConnectionQuality.QUALITY_LOST: "lost",
-}
 
 
 class Observer:
@@ -157,7 +151,7 @@ class Observer:
         participant = self._room.remote_participants.get(identity) if self._room else None
         if participant is None:
             return "unknown"
-        return _QUALITY.get(participant.connection_quality, "unknown")
+        return QUALITY_NAMES.get(participant.connection_quality, "unknown")
 
     # --- LiveKit events -------------------------------------------------------------
 

@@ -46,22 +46,8 @@ def credentials_for(profile: str, url: str) -> tokens.Credentials:
     return tokens.Credentials(url=url, api_key=DEV_API_KEY, api_secret=DEV_API_SECRET)
 
 
-def http_url(url: str) -> str:
-    """The RoomService address of a server URL: ws:// becomes http://, wss:// https://."""
-    if url.startswith("ws://"):
-        return "http://" + url[len("ws://") :]
-    if url.startswith("wss://"):
-        return "https://" + url[len("wss://") :]
-    return url
-
-
-def ws_url(url: str) -> str:
-    """The signalling address of a server URL: http:// becomes ws://, https:// wss://."""
-    if url.startswith("http://"):
-        return "ws://" + url[len("http://") :]
-    if url.startswith("https://"):
-        return "wss://" + url[len("https://") :]
-    return url
+http_url = tokens.http_url
+ws_url = tokens.ws_url
 
 
 def open_api(creds: tokens.Credentials) -> api.LiveKitAPI:

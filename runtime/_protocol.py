@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from livekit import rtc
 
 from .._errors import BridgeError
 from ._variant import DecodeLimits, decode, encode
@@ -203,6 +204,15 @@ def parse_request(frame: bytes | str) -> Request:
         except TypeError:
             raise BridgeError(f"{kind}: field 'id' must be an int") from None
     return Request(kind, fields, request_id)
+
+
+QUALITY_NAMES: Final[Mapping[int, str]] = {
+    rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
+    rtc.ConnectionQuality.QUALITY_GOOD: "good",
+    rtc.ConnectionQuality.QUALITY_POOR: "poor",
+    rtc.ConnectionQuality.QUALITY_LOST: "lost",
+}
+"""LiveKit's connection quality as the bridge spells it (anything else: "unknown")."""
 
 
 def event(kind: str, **fields: Any) -> bytes:

@@ -29,7 +29,7 @@ from ._presence import (
     choose_audible,
     decode_pose,
 )
-from ._protocol import Request, event, strings
+from ._protocol import QUALITY_NAMES, Request, event, strings
 from ._remote_audio import RemoteAudio
 from ._variant_types import Vector3
 
@@ -40,22 +40,10 @@ SUBSCRIPTION_CHECK_S = 0.2
 
 log = logging.getLogger("livekit_godot.runtime")
 
-_QUALITY = {
-    rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
-    rtc.ConnectionQuality.QUALITY_GOOD: "good",
-    rtc.ConnectionQuality.QUALITY_POOR: "poor",
-    rtc.ConnectionQuality.QUALITY_LOST: "lost",
-}
-
 
 def normalise_url(url: str) -> str:
     """LiveKit accepts ws://, wss://, http:// and https://; the SDK wants ws(s)://."""
-    tokens.validate_url(url)
-    if url.startswith("http://"):
-        return "ws://" + url[len("http://") :]
-    if url.startswith("https://"):
-        return "wss://" + url[len("https://") :]
-    return url
+    return tokens.ws_url(tokens.validate_url(url))
 
 
 def _participant_info(p: rtc.Participant) -> dict[str, str]:
@@ -271,7 +259,7 @@ class RoomSession:
 
     def _on_quality(self, p: rtc.Participant | None, quality: Any) -> None:
         if p is not None:
-            name = _QUALITY.get(quality, "unknown")
+            name = QUALITY_NAMES.get(quality, "unknown")
             self._emit("connection_quality_changed", identity=p.identity, quality=name)
 
     def _on_data(self, packet: rtc.DataPacket) -> None:

@@ -4,12 +4,14 @@ from ._credentials import (
     MIN_SECRET_LENGTH,
     Credentials,
     config_path,
+    http_url,
     is_local_url,
     load_profiles,
     remove_profile,
     resolve_credentials,
     save_profile,
     validate_url,
+    ws_url,
 )
 from ._explain import explain_join_error, redact_tokens
 from ._grants import GRANT_NAMES, Grants
@@ -27,6 +29,7 @@ __all__ = [
     "check_name",
     "config_path",
     "explain_join_error",
+    "http_url",
     "inspect",
     "is_local_url",
     "load_profiles",
@@ -38,4 +41,5 @@ __all__ = [
     "save_profile",
     "validate_url",
     "verify",
+    "ws_url",
 ]

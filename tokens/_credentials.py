@@ -83,6 +83,22 @@ def validate_url(url: str) -> str:
     return url
 
 
+def http_url(url: str) -> str:
+    """The RoomService address of a server URL: ws:// becomes http://, wss:// https://."""
+    for old, new in (("ws://", "http://"), ("wss://", "https://")):
+        if url.startswith(old):
+            return new + url[len(old) :]
+    return url
+
+
+def ws_url(url: str) -> str:
+    """The signalling address of a server URL: http:// becomes ws://, https:// wss://."""
+    for old, new in (("http://", "ws://"), ("https://", "wss://")):
+        if url.startswith(old):
+            return new + url[len(old) :]
+    return url
+
+
 def is_local_url(url: str) -> bool:
     """True when the URL's host is this machine (localhost or a loopback address)."""
     host = urlsplit(url).hostname or ""
