@@ -341,7 +341,15 @@ func _ensure_runtime() -> Error:
 
 
 func _maybe_auto_connect() -> void:
-	if _connect_requested or not dev_auto_connect:
+	if _connect_requested:
+		return
+	# A token handed over by the editor dock ("Use in selected LiveKitClient") wins: the
+	# developer asked for this client to join with it. Debug builds only (see LiveKitDevToken).
+	var handed := LiveKitDevToken.take_for(self)
+	if not handed.is_empty():
+		connect_to_room(str(handed["url"]), str(handed["token"]))
+		return
+	if not dev_auto_connect:
 		return
 	if server_url.is_empty() or room_name.is_empty() or participant_name.is_empty():
 		return

@@ -17,7 +17,7 @@ from livekit_godot._devserver import DevServer, ServerConfig
 from livekit_godot.editor import IDENTITY_PREFIX, POLL_S
 from support.godot_standin import GodotStandIn
 from support.net import free_port
-from support.rooms import join, publish_tone
+from support.rooms import TwoTalkers
 from support.runtime import RuntimeProcess
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
@@ -61,30 +61,6 @@ async def until(check: Callable[[], Any], wait: float, what: str) -> None:
     raise AssertionError(f"{what}: not within {wait} s")
 
 
-class TwoTalkers:
-    """Two SDK participants in one room: `speaker` publishes a tone, `quiet` silence."""
-
-    def __init__(self, creds: tokens.Credentials, room: str) -> None:
-        self.creds, self.room = creds, room
-        self.stop = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def __aenter__(self) -> TwoTalkers:
-        self.speaker = await join(self.creds, "speaker", self.room)
-        self.quiet = await join(self.creds, "quiet", self.room)
-        self.tasks = [
-            asyncio.create_task(publish_tone(self.speaker, 440.0, 0.3, self.stop)),
-            asyncio.create_task(publish_tone(self.quiet, 440.0, 0.0, self.stop)),
-        ]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.stop.set()
-        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 10)
-        await self.speaker.disconnect()
-        await self.quiet.disconnect()
-
-
 @pytest.fixture
 def runtime_exit(editor_runtime: RuntimeProcess) -> Any:
     """Stop the runtime at the end and check it exits promptly and cleanly."""
@@ -123,6 +99,11 @@ async def test_dashboard_lists_rooms_and_measures_live_levels(
             assert watched["ok"], watched
             board = await dashboard_until(godot, _levels_ready, 10)
             print(f"levels right after {time.monotonic() - started:.1f} s: {board}")
+            # The server rates a publisher's connection every few seconds (loopback: good).
+            rated = await dashboard_until(
+                godot, lambda b: by_identity(b)["speaker"]["quality"] != "unknown", 15
+            )
+            print(f"quality known after {time.monotonic() - started:.1f} s")
             on_server = await server_identities(dev_credentials, room)
         finally:
             await godot.close()  # Godot goes away: the observer must leave
@@ -142,6 +123,7 @@ async def test_dashboard_lists_rooms_and_measures_live_levels(
                 ("audio", "microphone", False)
             ]
             assert who["quality"] in ("excellent", "good", "poor", "lost", "unknown")
+        assert by_identity(rated)["speaker"]["quality"] in ("excellent", "good")
         for sdk in (talkers.speaker, talkers.quiet):  # hidden from the other participants
             assert not any(i.startswith(IDENTITY_PREFIX) for i in sdk.remote_participants)
 

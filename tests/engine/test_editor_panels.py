@@ -5,26 +5,29 @@ with realistic event Dictionaries instead of a runtime. Each run saves a screens
 ``test-artifacts/screenshots/`` (``docs/screenshots/`` holds reviewed copies for the README).
 The attenuation runs also print the GDScript math for every row of the reference table
 (``tests/unit/attenuation_table.json``), compared here within 0.1 dB; the last test drives
-the dock through :class:`LiveKitEditorServices` against a fake editor-mode runtime speaking
-the bridge protocol on 127.0.0.1.
+the dock and dashboard live: :class:`LiveKitEditorServices` on a real ``--editor`` runtime,
+a real LiveKit server with two SDK participants (one speaking, one silent), and a
+``LiveKitClient`` joining with the token the dock minted (through a game runtime).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
-import secrets
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
 
-from livekit_godot.runtime import _variant as variant
+from livekit_godot import tokens
+from support.rooms import TwoTalkers
+from support.runtime import RuntimeProcess, start_runtime
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.pack import REPO_ROOT
+from tests.engine.room_support import RoomWatcher, until
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "editor_panels"
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -32,6 +35,7 @@ TABLE_PATH = REPO_ROOT / "tests" / "unit" / "attenuation_table.json"
 TABLE: dict[str, Any] = json.loads(TABLE_PATH.read_text(encoding="utf-8"))
 MODELS = ("inverse_distance", "inverse_square_distance", "logarithmic", "disabled")
 RUN_TIMEOUT = 90.0
+PROFILE = "test-server"
 
 
 def _run(
@@ -110,111 +114,83 @@ def test_dashboard_with_a_speaking_and_a_silent_participant(godot_engine: GodotW
     _assert_png(shot)
 
 
-class FakeEditorRuntime:
-    """Speaks the editor services of docs/bridge-protocol.md like an ``--editor`` runtime."""
-
-    def __init__(self) -> None:
-        self.key = secrets.token_hex(16)
-        self.requests: list[dict[str, Any]] = []
-        self.port = 0
-
-    async def handle(self, connection: ServerConnection) -> None:
-        hello = variant.decode(await connection.recv(decode=False))
-        if hello.get("t") != "hello" or hello.get("key") != self.key:
-            await connection.close(4001, "bad session key")
-            return
-        await self._send(connection, {"t": "welcome", "protocol": 1, "runtime": "fake"})
-        async for frame in connection:
-            if isinstance(frame, str):
-                continue
-            message = variant.decode(frame)
-            self.requests.append(message)
-            for answer in self.answer(message):
-                await self._send(connection, answer)
-
-    def answer(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        kind = message.get("t")
-        answers: list[dict[str, Any]] = []
-        if kind == "profiles_list":
-            answers.append(
-                {
-                    "t": "profiles",
-                    "profiles": [
-                        {"name": "local-dev", "url": "ws://127.0.0.1:7880", "api_key": "devkey"},
-                        {"name": "staging", "url": "wss://s.example.test", "api_key": "APIs"},
-                    ],
-                }
-            )
-        elif kind == "token_mint":
-            answers.append(
-                {
-                    "t": "token_minted",
-                    "id": message.get("id", 0),
-                    "token": "aaaa.bbbb.cccc",
-                    "info": {"identity": message["identity"], "room": message["room"]},
-                }
-            )
-        elif kind == "dashboard_watch":
-            answers.append(
-                {
-                    "t": "dashboard",
-                    "rooms": [{"name": "lobby", "sid": "RM_1", "participants": 1}],
-                    "room": message["room"],
-                    "participants": [
-                        {
-                            "identity": "carol",
-                            "name": "Carol",
-                            "tracks": [{"sid": "TR_c", "kind": "audio", "muted": False}],
-                            "speaking": True,
-                            "level_db": -12.0,
-                            "quality": "good",
-                        }
-                    ],
-                    "error": "",
-                }
-            )
-        if "id" in message:
-            answers.append({"t": "result", "id": message["id"], "ok": True, "error": ""})
-        return answers
-
-    @staticmethod
-    async def _send(connection: ServerConnection, message: dict[str, Any]) -> None:
-        await connection.send(variant.encode(message))
-
-
 @pytest.fixture
-async def fake_runtime() -> AsyncIterator[FakeEditorRuntime]:
-    runtime = FakeEditorRuntime()
-    async with serve(runtime.handle, "127.0.0.1", 0, max_size=4 << 20) as server:
-        runtime.port = next(iter(server.sockets)).getsockname()[1]
-        yield runtime
+def runtimes(
+    loopback_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[RuntimeProcess, RuntimeProcess]]:
+    """An editor-mode runtime (as the plugin starts it) and a game runtime, with a private
+    profiles file holding PROFILE for the test's LiveKit server."""
+    monkeypatch.setenv("LIVEKIT_GODOT_CONFIG", str(tmp_path / "config" / "profiles.toml"))
+    monkeypatch.delenv("LIVEKIT_GODOT_PROFILE", raising=False)
+    editor = start_runtime("--idle-exit", "0", "--editor")
+    try:
+        game = start_runtime("--idle-exit", "0")
+    except BaseException:
+        editor.stop()
+        raise
+    yield editor, game
+    game.stop()
+    editor.stop()
 
 
-async def test_dock_through_a_fake_editor_runtime(
-    godot_engine: GodotWebEngine, fake_runtime: FakeEditorRuntime
+@pytest.mark.server
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_dock_and_dashboard_live_against_the_real_runtime_and_server(
+    godot_engine: GodotWebEngine,
+    dev_credentials: tokens.Credentials,
+    runtimes: tuple[RuntimeProcess, RuntimeProcess],
 ) -> None:
-    result = await godot_engine.run_async(
-        PROJECT,
-        {"attenuation_table.json": TABLE_PATH.read_text(encoding="utf-8")},
-        user_args=[
-            "--view=services",
-            f"--livekit-runtime=ws://127.0.0.1:{fake_runtime.port}",
-            f"--livekit-key={fake_runtime.key}",
-        ],
-        timeout=RUN_TIMEOUT,
-    )
-    _assert_checks(result, at_least=5)
-    kinds = [request["t"] for request in fake_runtime.requests]
-    for expected in ("profiles_list", "token_mint", "dashboard_watch", "dashboard_action"):
-        assert expected in kinds, kinds
-    mint = next(r for r in fake_runtime.requests if r["t"] == "token_mint")
-    assert mint["profile"] == "local-dev"
-    assert mint["identity"] == "dave"
-    assert list(mint["grants"])[:3] == ["join", "publish", "subscribe"]
-    action = next(r for r in fake_runtime.requests if r["t"] == "dashboard_action")
-    assert (action["action"], action["identity"], action["track_sid"]) == (
-        "mute_track",
-        "carol",
-        "TR_c",
-    )
-    assert isinstance(action["id"], int)
+    editor, game = runtimes
+    tokens.save_profile(PROFILE, dev_credentials)
+    room = "editor-live"
+    watcher = RoomWatcher(dev_credentials, room)
+    async with TwoTalkers(dev_credentials, room) as talkers:
+        removed = asyncio.Event()
+        talkers.quiet.on("disconnected", lambda *_: removed.set())
+        engine = asyncio.create_task(
+            godot_engine.run_async(
+                PROJECT,
+                {"attenuation_table.json": TABLE_PATH.read_text(encoding="utf-8")},
+                user_args=[
+                    "--view=live",
+                    "--livekit-dev-auto-connect",  # development handover in a release build
+                    f"--room={room}",
+                    f"--profile={PROFILE}",
+                    f"--livekit-runtime={editor.url}",
+                    f"--livekit-key={editor.key}",
+                    f"--game-runtime={game.url}",
+                    f"--game-key={game.key}",
+                ],
+                screenshot=SCREENSHOTS / "dashboard_live.png",
+                timeout=150.0,
+            )
+        )
+        try:
+            # The server itself sees the client that joined with the dock's token...
+            await until(lambda: watcher.has("godot-minted"), engine, 90, "the minted token")
+            # ...and the silent talker leave when the dashboard's Remove was pressed.
+            await until(removed.is_set, engine, 90, "the dashboard's remove action")
+            await until(
+                lambda: _not(watcher.has("quiet")), engine, 10, "quiet gone from the server"
+            )
+            result = await engine
+        finally:
+            await watcher.aclose()
+            if not engine.done():
+                engine.cancel()
+    print(result.describe(tail=40))
+    checks = _assert_checks(result, at_least=11)
+    assert {"client_joined_with_minted_token", "live_rows", "quiet_removed"} <= set(checks)
+    values = result.values()
+    assert values["MINTED_JOINED"] == "godot-minted"
+    assert float(values["LIVE_METER_SPEAKER"]) > 40.0
+    assert float(values["LIVE_METER_QUIET"]) < 5.0
+    assert "quiet" not in values["LIVE_ROWS_AFTER"].split(",")
+    assert dev_credentials.api_secret not in editor.log() + game.log()
+    _assert_png(SCREENSHOTS / "dashboard_live.png")
+    print(f"editor runtime log:\n{editor.log()}")
+
+
+async def _not(check: Awaitable[bool]) -> bool:
+    return not await check

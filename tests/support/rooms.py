@@ -80,3 +80,27 @@ async def join(creds: tokens.Credentials, identity: str, room: str) -> rtc.Room:
     participant = rtc.Room()
     await participant.connect(creds.url, tokens.mint(creds, identity=identity, room=room))
     return participant
+
+
+class TwoTalkers:
+    """Two SDK participants in one room: `speaker` publishes a tone, `quiet` silence."""
+
+    def __init__(self, creds: tokens.Credentials, room: str) -> None:
+        self.creds, self.room = creds, room
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> TwoTalkers:
+        self.speaker = await join(self.creds, "speaker", self.room)
+        self.quiet = await join(self.creds, "quiet", self.room)
+        self.tasks = [
+            asyncio.create_task(publish_tone(self.speaker, 440.0, 0.3, self.stop)),
+            asyncio.create_task(publish_tone(self.quiet, 440.0, 0.0, self.stop)),
+        ]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 10)
+        await self.speaker.disconnect()
+        await self.quiet.disconnect()

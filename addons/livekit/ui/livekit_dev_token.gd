@@ -34,10 +34,14 @@ static func clear() -> void:
 
 
 ## Returns [code]{"token": ..., "url": ...}[/code] when a token was published for
-## [param client] (matched by its path from the current scene's root) in a debug build, and
+## [param client] (matched by its path from the current scene's root) in a debug build (or
+## a release build run with the user argument [code]--livekit-dev-auto-connect[/code]), and
 ## removes it from the environment; otherwise returns an empty Dictionary.
 static func take_for(client: Node) -> Dictionary:
-	if not OS.is_debug_build() or not OS.has_environment(TOKEN_ENVIRONMENT):
+	var allowed := (
+		OS.is_debug_build() or LiveKitSettings.has_user_flag(LiveKitSettings.DEV_AUTO_CONNECT_ARG)
+	)
+	if not allowed or not OS.has_environment(TOKEN_ENVIRONMENT):
 		return {}
 	var wanted := OS.get_environment(CLIENT_ENVIRONMENT)
 	if not wanted.is_empty() and wanted != client_path_of(client):

@@ -1,9 +1,11 @@
 extends Control
-## Renders the addon's editor panels in the real engine, with realistic data and no runtime,
-## for tests/engine/test_editor_panels.py (which takes the screenshots).
+## Renders the addon's editor panels in the real engine for tests/engine/test_editor_panels.py
+## (which takes the screenshots): fed with realistic events (dock, dashboard, attenuation) or
+## live, through a real editor-mode runtime and LiveKit server (live).
 ##
-## User arguments: --view=dock|dashboard|attenuation and, for the attenuation view,
-## --model=0..3. Prints CHECK <name> <ok|FAIL> <detail> lines and KEY=VALUE lines, then
+## User arguments: --view=dock|dashboard|attenuation|live; for the attenuation view
+## --model=0..3; for the live view --room=, --profile=, --game-runtime=, --game-key=.
+## Prints CHECK <name> <ok|FAIL> <detail> lines and KEY=VALUE lines, then
 ## ENGINE_TEST PASS (or FAIL) and keeps running so that the harness can take its screenshot.
 
 const DOCK_SCENE := preload("res://addons/livekit/ui/livekit_dock.tscn")
@@ -34,9 +36,9 @@ func _ready() -> void:
 			_show_dock()
 		"dashboard":
 			_show_dashboard()
-		"services":
+		"live":
 			_done = true
-			_show_services()
+			_show_live()
 		_:
 			_failures.append("unknown view " + _view)
 
@@ -450,41 +452,95 @@ func _check_action(check_name: String, action: String, identity: String, track: 
 	)
 
 
-# --- services (a fake editor runtime in the Python test) -----------------------------------
+# --- live (a real --editor runtime, a game runtime and a LiveKit server in the Python test) ---
 
 
-func _show_services() -> void:
+func _show_live() -> void:
+	var room := _user_arg("--room=", "")
+	var profile := _user_arg("--profile=", "")
 	_dock = _new_dock()
 	var services := LiveKitEditorServices.new()
 	var statuses: Array[String] = []
 	services.event_received.connect(
 		func(event: Dictionary) -> void:
-			print("EVENT %s" % str(event.get("t")))
 			if event.get("t") == "runtime_status":
 				statuses.append(str(event.get("text")))
 	)
 	_dock.set_services(services)
 	_check("profiles_requested_on_show", _last_kind() == "profiles_list", _last_kind())
-	await _until(func() -> bool: return _dock.get_profiles().size() == 2, 15.0)
-	_check("profiles_from_runtime", _dock.get_profiles().size() == 2, str(statuses))
+	await _until(func() -> bool: return _has_profile(profile), 15.0)
+	_check("profile_from_runtime", _dock.select_profile(profile), str(statuses))
 	_check("runtime_ready", services.is_ready(), str(statuses))
-	_dock.select_profile("local-dev")
-	_dock.set_token_form("dave", "Dave", "lobby", "15m")
-	_dock.mint_token()
-	await _until(func() -> bool: return not _dock.get_token().is_empty(), 10.0)
-	_check("token_from_runtime", _dock.get_token() == "aaaa.bbbb.cccc", _dock.get_token())
-	var dashboard := _dock.get_dashboard()
-	_dock.show_tab(1)
-	dashboard.watch("lobby")
-	await _until(func() -> bool: return dashboard.get_identities().size() == 1, 10.0)
-	_check("dashboard_from_runtime", dashboard.get_identities() == PackedStringArray(["carol"]), "")
-	dashboard.get_button("carol", "mute").pressed.emit()
-	await _until(func() -> bool: return _dock.get_status() == "Done.", 10.0)
-	_check("action_result", _dock.get_status() == "Done.", _dock.get_status())
+	await _live_token(room)
+	await _live_dashboard(room)
 	print(
 		"ENGINE_TEST PASS" if _failures.is_empty() else "ENGINE_TEST FAIL: " + ",".join(_failures)
 	)
-	_done = true
+
+
+func _has_profile(profile: String) -> bool:
+	for entry: Dictionary in _dock.get_profiles():
+		if entry.get("name") == profile:
+			return true
+	return false
+
+
+## Mints a token in the dock, hands it to a LiveKitClient the way "Use in selected
+## LiveKitClient" does, and waits for that client to join the room with it.
+func _live_token(room: String) -> void:
+	_dock.set_token_form("godot-minted", "Minted in the dock", room, "15m")
+	_check("mint_sent", _dock.mint_token(), _dock.get_status())
+	await _until(func() -> bool: return not _dock.get_token().is_empty(), 15.0)
+	_check("token_minted", _dock.get_token().count(".") == 2, _dock.get_status())
+	_dock.token_use_requested.connect(
+		func(token: String, url: String) -> void: LiveKitDevToken.publish(token, url, "VoiceClient")
+	)
+	_dock.set_selected_client("VoiceClient")
+	_dock.use_token()
+	_check("token_handed_over", OS.has_environment(LiveKitDevToken.TOKEN_ENVIRONMENT), "")
+	var client := LiveKitClient.new()
+	client.name = "VoiceClient"
+	client.runtime_url = _user_arg("--game-runtime=", "")
+	client.runtime_key = _user_arg("--game-key=", "")
+	var joined: Array[String] = []
+	client.room_connected.connect(func() -> void: joined.append(client.get_local_participant_id()))
+	client.connection_failed.connect(
+		func(reason: String) -> void: joined.append("FAILED " + reason)
+	)
+	add_child(client)
+	await _until(func() -> bool: return not joined.is_empty(), 30.0)
+	print("MINTED_JOINED=%s" % ",".join(joined))
+	_check("client_joined_with_minted_token", joined == ["godot-minted"], str(joined))
+	_check("token_taken_once", not OS.has_environment(LiveKitDevToken.TOKEN_ENVIRONMENT), "")
+
+
+## Watches the room in the dashboard until the speaking and the silent participant show up
+## with their levels, then removes the silent one with the row's button.
+func _live_dashboard(room: String) -> void:
+	var dashboard := _dock.get_dashboard()
+	_dock.show_tab(1)
+	dashboard.watch(room)
+	var levels_shown := func() -> bool:
+		var people := dashboard.get_identities()
+		return (
+			people.has("speaker")
+			and people.has("quiet")
+			and dashboard.get_meter_value("speaker") > 40.0
+			and dashboard.get_meter_value("quiet") < 5.0
+		)
+	await _until(levels_shown, 20.0)
+	print("LIVE_ROWS=%s" % ",".join(dashboard.get_identities()))
+	print("LIVE_METER_SPEAKER=%.1f" % dashboard.get_meter_value("speaker"))
+	print("LIVE_METER_QUIET=%.1f" % dashboard.get_meter_value("quiet"))
+	_check("live_rows", levels_shown.call(), ",".join(dashboard.get_identities()))
+	_check("minted_client_listed", dashboard.get_identities().has("godot-minted"), "")
+	var remove := dashboard.get_button("quiet", "remove")
+	remove.pressed.emit()
+	remove.pressed.emit()  # the second press confirms
+	var gone := func() -> bool: return not dashboard.get_identities().has("quiet")
+	await _until(gone, 15.0)
+	_check("quiet_removed", gone.call(), _dock.get_status())
+	print("LIVE_ROWS_AFTER=%s" % ",".join(dashboard.get_identities()))
 
 
 func _until(condition: Callable, seconds: float) -> void:
