@@ -343,9 +343,7 @@ func _ensure_runtime() -> Error:
 func _maybe_auto_connect() -> void:
 	if _connect_requested:
 		return
-	# A token handed over by the editor dock ("Use in selected LiveKitClient") wins: the
-	# developer asked for this client to join with it. Debug builds only (see LiveKitDevToken).
-	var handed := LiveKitDevToken.take_for(self)
+	var handed := LiveKitDevToken.take_for(self)  # from the dock's "Use in selected ..."
 	if not handed.is_empty():
 		connect_to_room(str(handed["url"]), str(handed["token"]))
 		return

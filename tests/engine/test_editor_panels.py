@@ -60,11 +60,12 @@ def _assert_checks(result: EngineResult, at_least: int) -> dict[str, str]:
     return checks
 
 
-def _assert_png(path: Path) -> None:
+def _assert_png(path: Path, min_bytes: int = 10_000) -> None:
+    """A 640x360 PNG with something on it (a one-colour canvas compresses to ~2 KB)."""
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", data[16:24]) == (640, 360)
-    assert len(data) > 10_000, f"{path.name} looks blank ({len(data)} bytes)"
+    assert len(data) > min_bytes, f"{path.name} looks blank ({len(data)} bytes)"
 
 
 @pytest.mark.parametrize("model", range(4), ids=MODELS)
@@ -112,6 +113,15 @@ def test_dashboard_with_a_speaking_and_a_silent_participant(godot_engine: GodotW
     assert float(result.value("METER_ALICE")) > 80.0
     assert float(result.value("METER_BOB")) < 5.0
     _assert_png(shot)
+
+
+def test_gizmo_shapes_and_their_drawing(godot_engine: GodotWebEngine) -> None:
+    shot = SCREENSHOTS / "gizmos.png"
+    result = godot_engine.run(PROJECT.parent / "gizmos", screenshot=shot, timeout=RUN_TIMEOUT)
+    checks = _assert_checks(result, at_least=9)
+    assert {"unit_size_sphere", "emission_cone", "hearing_sphere"} <= set(checks)
+    print(*(line for line in result.lines if line.startswith("CHECK ")), sep="\n")
+    _assert_png(shot, min_bytes=4_000)  # thin lines on a flat background compress well
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ const _EDITOR_ONLY: PackedStringArray = [
 	"res://addons/livekit/ui/attenuation_panel.",
 	"res://addons/livekit/ui/livekit_attenuation_graph.",
 	"res://addons/livekit/ui/livekit_voice_preview.",
+	"res://addons/livekit/ui/livekit_gizmo_shapes.",
 ]
 
 
