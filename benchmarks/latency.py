@@ -18,7 +18,6 @@ Run inside the loopback-only namespace with a server binary built:
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import sys
 import time
@@ -31,18 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig
 from support.godot_standin import GodotStandIn
+from support.net import free_port
 from support.runtime import start_runtime
 
 RATE = 48_000
 FRAME = RATE // 100
 CLICKS = 40
 PERIOD_S = 0.4
-
-
-def _port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _publisher(room: rtc.Room, sent: list[float], done: asyncio.Event) -> None:
@@ -91,7 +85,7 @@ def _match(sent: list[float], got: list[float]) -> list[float]:
 
 
 async def main() -> None:
-    config = ServerConfig(port=_port(), rtc_tcp_port=_port(), rtc_udp_port=_port(socket.SOCK_DGRAM))
+    config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
     server = DevServer(config).start()
     runtime = start_runtime("--idle-exit", "0")
     creds = tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)

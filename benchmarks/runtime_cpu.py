@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,17 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig
 from support.godot_standin import GodotStandIn
+from support.net import free_port
 from support.runtime import start_runtime
 
 WINDOW_S = 15.0
 VERBOSE = os.environ.get("VERBOSE") == "1"
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _thread_seconds(pid: int) -> dict[str, float]:
@@ -102,7 +96,7 @@ async def measure(server: DevServer, count: int) -> tuple[float, int]:
 
 
 async def main(counts: list[int]) -> None:
-    config = ServerConfig(port=_port(), rtc_tcp_port=_port(), rtc_udp_port=_port(socket.SOCK_DGRAM))
+    config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
     server = DevServer(config).start()
     try:
         baseline, _ = await measure(server, 0)

@@ -7,22 +7,19 @@ Run it inside the loopback-only namespace, like the tests:
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
+import sys
 import time
+from pathlib import Path
 
 from livekit import rtc
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig, ensure_server_binary
+from support.net import free_port
 
 RUNS = 5
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _first_join(server: DevServer) -> float:
@@ -44,7 +41,7 @@ def main() -> None:
         config = ServerConfig(
             port=free_port(),
             rtc_tcp_port=free_port(),
-            rtc_udp_port=free_port(socket.SOCK_DGRAM),
+            rtc_udp_port=free_port(),
         )
         server = DevServer(config, binary=binary)
         started = time.perf_counter()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,9 +63,7 @@ def server_binary() -> Path:
 def livekit_server(loopback_only: None, server_binary: Path) -> Iterator[DevServer]:
     """One real LiveKit server in dev mode for the whole session."""
     ARTIFACTS.mkdir(exist_ok=True)
-    config = ServerConfig(
-        port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port(socket.SOCK_DGRAM)
-    )
+    config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
     server = DevServer(config, binary=server_binary, log_path=ARTIFACTS / "livekit-server.log")
     server.start()
     yield server

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -235,9 +234,7 @@ async def test_dashboard_reports_bad_credentials_and_an_unreachable_server(
         assert failed["message"] == board["error"]
 
         # A server that is not running, then starts (the dashboard recovers), then stops.
-        config = ServerConfig(
-            port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port(socket.SOCK_DGRAM)
-        )
+        config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
         assert (await godot.request("dashboard_watch", url=config.url))["ok"]
         board = await dashboard_until(godot, lambda b: bool(b["error"]), 10)
         assert board["error"].startswith("server unreachable"), board

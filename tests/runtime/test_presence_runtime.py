@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 from livekit import rtc
@@ -126,9 +125,7 @@ async def test_max_audible_keeps_the_nearest(
 async def test_server_restart_mid_call_ends_in_reconnected_or_a_clear_reason(
     loopback_only: None, runtime: RuntimeProcess, server_binary: object
 ) -> None:
-    config = ServerConfig(
-        port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port(socket.SOCK_DGRAM)
-    )
+    config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
     server = DevServer(config, binary=server_binary)  # type: ignore[arg-type]
     server.start()
     creds = tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)

@@ -7,7 +7,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -54,7 +53,7 @@ def _start(command: str, server_binary: Path) -> tuple[subprocess.Popen[str], li
         "--rtc-tcp-port",
         str(free_port()),
         "--rtc-udp-port",
-        str(free_port(socket.SOCK_DGRAM)),
+        str(free_port()),
     ]
     proc = subprocess.Popen(
         [exe, command, *ports, "--server-bin", str(server_binary)],

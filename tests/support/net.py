@@ -28,16 +28,14 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
+def free_port() -> int:
     """A port that is free on 127.0.0.1 for both TCP and UDP right now.
 
     Picked below the kernel's ephemeral range: a port taken from that range (bind to port 0) can
     be handed to some other socket's outgoing connection before the server under test binds it,
     which made a CI run fail with "address already in use". Ports outside the range are only
     ever taken by an explicit bind, and this process never hands out the same one twice.
-    `kind` is kept for readability at call sites; every port returned is free for both.
     """
-    del kind
     low, _ = _ephemeral_range()
     top = max(low - 1, 2048)
     rng = random.Random()
