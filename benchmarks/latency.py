@@ -12,7 +12,8 @@ The runtime also reports, from its own clock, the time from a frame's arrival ou
 SDK to its tick being handed to the bridge (`added_ms_p50/p99` in `stats`): what we add.
 
 Run inside the loopback-only namespace with a server binary built:
-    scripts/netns .venv/bin/python benchmarks/latency.py
+    scripts/netns .venv/bin/python benchmarks/latency.py [FRAME_MS]   (10, default, or 20:
+    the runtime's `--frame-ms`)
 """
 
 from __future__ import annotations
@@ -84,10 +85,11 @@ def _match(sent: list[float], got: list[float]) -> list[float]:
     return delays
 
 
-async def main() -> None:
+async def main(frame_ms: int) -> None:
     config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
     server = DevServer(config).start()
-    runtime = start_runtime("--idle-exit", "0")
+    runtime = start_runtime("--idle-exit", "0", "--frame-ms", str(frame_ms))
+    print(f"runtime with {frame_ms} ms frames from LiveKit")
     creds = tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)
     room_name = "latency"
     try:
@@ -156,4 +158,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10))

@@ -2,8 +2,9 @@
 
 For each N, the real `livekit-godot runtime` serves the Godot stand-in (which drains and
 reports like the addon), N bots (`livekit-godot bots`, their own process) speak, and the
-runtime's CPU time over a window is read from /proc. The same run measures the runtime
-connected to an empty room as the baseline.
+runtime's CPU time over a window is read from /proc, once with the default 10 ms frames
+from LiveKit and once with `--frame-ms 20`. The same run measures the runtime connected to
+an empty room as the baseline.
 
 Run inside the loopback-only namespace:
     scripts/netns .venv/bin/python benchmarks/runtime_cpu.py [N ...]   (default: 4 16)
@@ -26,6 +27,8 @@ from support.net import free_port
 from support.runtime import start_runtime
 
 WINDOW_S = 15.0
+FRAME_MS = (10, 20)
+"""Both frame sizes the runtime offers (`--frame-ms`), measured side by side."""
 VERBOSE = os.environ.get("VERBOSE") == "1"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -55,12 +58,12 @@ def _start_bots(exe: str, room: str, count: int, env: dict[str, str]) -> subproc
     )  # fmt: skip
 
 
-async def measure(server: DevServer, count: int) -> tuple[float, int]:
+async def measure(server: DevServer, count: int, frame_ms: int) -> tuple[float, int]:
     """Runtime CPU (% of one core) with `count` speaking bots; returns (percent, subscribed)."""
     cfg = server.config
     creds = tokens.Credentials(url=cfg.url, api_key=cfg.api_key, api_secret=cfg.api_secret)
-    room = f"cpu-{count}"
-    runtime = start_runtime("--idle-exit", "0")
+    room = f"cpu-{count}-{frame_ms}"
+    runtime = start_runtime("--idle-exit", "0", "--frame-ms", str(frame_ms))
     bots = None
     try:
         if count:
@@ -99,14 +102,17 @@ async def main(counts: list[int]) -> None:
     config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
     server = DevServer(config).start()
     try:
-        baseline, _ = await measure(server, 0)
+        baseline, _ = await measure(server, 0, 10)
         print(f"runtime CPU, connected, nobody speaking: {baseline:.2f}% of one core")
         for count in counts:
-            total, subscribed = await measure(server, count)
-            per = (total - baseline) / max(1, subscribed)
-            print(f"{count:>3} bots: runtime {total:.2f}% of one core, {subscribed} subscribed, "
-                  f"{per:.2f}% per speaker above baseline")  # fmt: skip
-            print(f"runtime_cpu_per_speaker_pct_{count}: {per:.2f}")
+            for frame_ms in FRAME_MS:
+                total, subscribed = await measure(server, count, frame_ms)
+                per = (total - baseline) / max(1, subscribed)
+                print(
+                    f"{count:>3} bots, {frame_ms} ms frames: runtime {total:.2f}% of one core, "
+                    f"{subscribed} subscribed, {per:.2f}% per speaker above baseline"
+                )
+                print(f"runtime_cpu_per_speaker_pct_{count}_{frame_ms}ms: {per:.2f}")
     finally:
         server.stop()
 

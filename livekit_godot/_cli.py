@@ -303,7 +303,7 @@ def _cmd_runtime(args: argparse.Namespace) -> int:
         parent_pid=args.parent_pid,
         dev_tokens=args.dev_tokens,
         editor=args.editor,
-        playout=PlayoutConfig().with_target(args.target_ms),
+        playout=PlayoutConfig(frame_ms=args.frame_ms).with_target(args.target_ms),
     )
     reason = asyncio.run(serve(config))
     _info(f"runtime stopped: {reason}")
@@ -383,6 +383,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--editor", action="store_true", help="serve the editor services (tokens, dashboard)"
     )
     runtime.add_argument("--target-ms", type=float, default=60.0, help="playout target (60)")
+    runtime.add_argument(
+        "--frame-ms",
+        type=int,
+        default=10,
+        choices=[10, 20],
+        help="audio per frame from LiveKit: 10 (lowest latency) or 20 (less CPU, +10 ms)",
+    )
     runtime.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )

@@ -262,7 +262,7 @@ class BridgeServer:
                     "welcome",
                     protocol=PROTOCOL_VERSION,
                     runtime=__version__,
-                    frame_size=rate // 100,
+                    frame_size=rate * playout.frame_ms // 1000,
                     target_ms=playout.target_ms,
                 )
             )

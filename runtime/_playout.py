@@ -50,12 +50,17 @@ class PlayoutConfig:
     """Target increase per reported underrun."""
     relax_s: float = 10.0
     """Seconds without an underrun before the target steps back down."""
+    frame_ms: int = 10
+    """Audio per frame that LiveKit hands the runtime: 10 (lowest latency) or 20 (half the
+    per-frame work of the SDK and the runtime, for about 10 ms more latency)."""
 
     def __post_init__(self) -> None:
         if not 8_000 <= self.mix_rate <= 192_000:
             raise ConfigError(
                 f"mix_rate: {self.mix_rate} is not an audio rate; expected 8000-192000"
             )
+        if self.frame_ms not in (10, 20):
+            raise ConfigError(f"frame_ms: {self.frame_ms} is not supported; expected 10 or 20")
         if not 10 <= self.target_ms <= 1000:
             raise ConfigError(f"target_ms: {self.target_ms} is out of range; expected 10-1000")
         if not 10 <= self.band_ms <= 1000:

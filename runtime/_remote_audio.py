@@ -77,7 +77,10 @@ class RemoteAudio:
             return existing
         slot_id = self._free_slot()
         stream = rtc.AudioStream.from_track(
-            track=track, sample_rate=self.config.mix_rate, num_channels=2
+            track=track,
+            sample_rate=self.config.mix_rate,
+            num_channels=2,
+            frame_size_ms=self.config.frame_ms,
         )
         state = self.playout.add(slot_id)
         state.gain = self._gains.get(identity, 1.0)

@@ -106,8 +106,13 @@ async def test_readme_basic_example_plays_a_participant_in_3d(
     mix_rate = int(values["MIX_RATE"])
     seconds = int(values["MEASURE_MSEC"]) / 1000
     consumed = int(values["CONSUMED_FRAMES"])
-    # Played in real time: the generator was drained at the mix rate (loose: a busy machine).
-    assert 0.8 * mix_rate * seconds < consumed < 1.2 * mix_rate * seconds
+    mixed = int(values["MIXED_FRAMES"])
+    # Played at the engine's own pace: the generator fed the mixer for nearly every frame it
+    # mixed (the rest is underruns, checked below to follow late deliveries). Against the
+    # wall clock the pace varies: a starved browser audio thread mixed 77% of real time in
+    # one loaded CI run (printed below).
+    assert mixed > 0.5 * mix_rate * seconds, f"the engine mixed only {mixed} frames"
+    assert 0.9 * mixed <= consumed <= 1.02 * mixed, (consumed, mixed)
     assert int(values["DROPPED_FRAMES"]) == 0
     assert int(values["BAD_MESSAGES"]) == 0
     assert int(values["UNROUTED_FRAMES"]) == 0
@@ -121,7 +126,8 @@ async def test_readme_basic_example_plays_a_participant_in_3d(
         f"max {int(values['BUFFERED_FRAMES_MAX']) * 1000 / mix_rate:.0f} ms; "
         f"fps {values['FPS']}, longest frame {values['LONGEST_FRAME_MSEC']} ms, "
         f"audio output latency {values['OUTPUT_LATENCY_MS']} ms; "
-        f"runtime {values.get('RUNTIME_STATS', '?')}"
+        f"runtime {values.get('RUNTIME_STATS', '?')}; engine mixed {mixed} frames in "
+        f"{seconds:.1f} s ({mixed / (mix_rate * seconds):.0%} of real time), consumed {consumed}"
     )
     # On a quiet machine there are none. Under CPU load (other test sessions share these two
     # cores) LiveKit or the runtime deliver late and the audio runs out: every underrun must

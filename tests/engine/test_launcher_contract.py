@@ -44,12 +44,15 @@ def gd_constants(path: Path) -> dict[str, object]:
 LAUNCHER_CONSTANTS = gd_constants(LAUNCHER)
 
 
-def launcher_arguments(parent_pid: int, target_ms: int, dev_tokens: bool) -> list[str]:
+def launcher_arguments(
+    parent_pid: int, target_ms: int, dev_tokens: bool, frame_ms: int = 10
+) -> list[str]:
     """What ``LiveKitRuntimeLauncher.build_arguments()`` returns, from its constants."""
     c = LAUNCHER_CONSTANTS
     arguments = [*c["BASE_ARGUMENTS"]]  # type: ignore[misc]
     arguments += [str(c["PARENT_PID_FLAG"]), str(parent_pid)]
     arguments += [str(c["TARGET_MS_FLAG"]), str(target_ms)]
+    arguments += [str(c["FRAME_MS_FLAG"]), str(frame_ms)]
     if dev_tokens:
         arguments.append(str(c["DEV_TOKENS_FLAG"]))
     return arguments
@@ -67,7 +70,8 @@ def test_launcher_source_builds_the_command_line_this_module_runs() -> None:
     assert c["BASE_ARGUMENTS"] == ["-m", "livekit_godot._cli", "runtime", "--port", "0"]
     assert c["READY_PREFIX"] == READY_PREFIX  # the runtime's own constant
     body = _function_body(source, "build_arguments")
-    order = [body.index(flag) for flag in ("BASE_ARGUMENTS", "PARENT_PID_FLAG", "TARGET_MS_FLAG")]
+    flags = ("BASE_ARGUMENTS", "PARENT_PID_FLAG", "TARGET_MS_FLAG", "FRAME_MS_FLAG")
+    order = [body.index(flag) for flag in flags]
     assert order == sorted(order)
     assert "OS.get_process_id()" in body
     assert "if dev_tokens:" in body
@@ -153,11 +157,7 @@ async def test_runtime_started_like_the_launcher_announces_itself_and_takes_the_
 
 
 def test_runtime_parser_accepts_every_launcher_flag() -> None:
-    arguments = launcher_arguments(4242, 60, dev_tokens=True)
+    arguments = launcher_arguments(4242, 60, dev_tokens=True, frame_ms=20)
     parsed = build_parser().parse_args(arguments[2:])  # after "-m livekit_godot._cli"
-    assert (parsed.port, parsed.parent_pid, parsed.target_ms, parsed.dev_tokens) == (
-        0,
-        4242,
-        60.0,
-        True,
-    )
+    got = (parsed.port, parsed.parent_pid, parsed.target_ms, parsed.frame_ms, parsed.dev_tokens)
+    assert got == (0, 4242, 60.0, 20, True)

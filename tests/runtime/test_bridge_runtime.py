@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -13,22 +15,38 @@ from livekit_godot import tokens
 from support.audio import dominant_frequency, rms_db, sine
 from support.godot_standin import GodotStandIn
 from support.rooms import RATE, collect, join, publish_tone, wait_for_audio_track
-from support.runtime import RuntimeProcess
+from support.runtime import RuntimeProcess, start_runtime
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
 
-@pytest.mark.parametrize("mix_rate", [44_100, 48_000])
+@pytest.fixture
+def framed_runtime(loopback_only: None, frame_ms: int) -> Iterator[RuntimeProcess]:
+    """A runtime started with `--frame-ms` set to the test's `frame_ms` parameter."""
+    process = start_runtime("--idle-exit", "0", "--frame-ms", str(frame_ms))
+    yield process
+    process.stop()
+
+
+@pytest.mark.parametrize(
+    ("mix_rate", "frame_ms"),
+    [(44_100, 10), (48_000, 10), (48_000, 20)],
+    ids=["44100-10ms", "48000-10ms", "48000-20ms"],
+)
 async def test_remote_tone_arrives_at_godot_mix_rate_without_gaps(
-    dev_credentials: tokens.Credentials, runtime: RuntimeProcess, mix_rate: int
+    dev_credentials: tokens.Credentials,
+    framed_runtime: RuntimeProcess,
+    mix_rate: int,
+    frame_ms: int,
 ) -> None:
-    room = f"tone-{mix_rate}"
+    runtime = framed_runtime
+    room = f"tone-{mix_rate}-{frame_ms}"
     bot = await join(dev_credentials, "bot-a", room)
     stop = asyncio.Event()
     pusher = asyncio.create_task(publish_tone(bot, 440.0, 0.3, stop))
     try:
         async with GodotStandIn(runtime.url, runtime.key, mix_rate) as godot:
-            assert godot.welcome["frame_size"] == mix_rate // 100
+            assert godot.welcome["frame_size"] == mix_rate * frame_ms // 1000
             token = tokens.mint(dev_credentials, identity="godot", room=room)
             result = await godot.request("connect", url=dev_credentials.url, token=token)
             assert result["ok"], result
@@ -50,7 +68,7 @@ async def test_remote_tone_arrives_at_godot_mix_rate_without_gaps(
     left, right = tail[:, 0], tail[:, 1]
     assert np.allclose(left, right)  # mono source duplicated on both channels
     freq = dominant_frequency(left, mix_rate)
-    print(f"{mix_rate} Hz: {freq:.2f} Hz, {rms_db(left):.1f} dBFS, "
+    print(f"{mix_rate} Hz, {frame_ms} ms frames: {freq:.2f} Hz, {rms_db(left):.1f} dBFS, "
           f"underruns {generator.underruns} (+{generator.stall_underruns} from stand-in stalls), "
           f"overflow {generator.overflow}, "
           f"{godot.audio_messages} audio messages, "
@@ -73,14 +91,17 @@ async def test_microphone_reaches_a_participant_as_the_same_tone(
             token = tokens.mint(dev_credentials, identity="godot-mic", room="mic-room")
             assert (await godot.request("connect", url=dev_credentials.url, token=token))["ok"]
             # APM processing (noise suppression, AGC) targets speech; a steady tone passes.
-            tone = sine(523.25, 1.0, 48_000, amplitude=0.25)
+            # One phase-continuous tone (523.25 Hz has no whole number of cycles per second),
+            # sent in 20 ms chunks as Godot's frames would be, paced by the clock so that a
+            # busy machine sends late, never slower than real time on average.
+            tone = sine(523.25, 8.0, 48_000, amplitude=0.25)
             stereo = np.stack([tone, tone], axis=1)
 
             async def speak() -> None:
-                for _ in range(8):
-                    for i in range(0, 48_000, 960):  # 20 ms chunks, as Godot's frames would
-                        await godot.send("capture", mic=stereo[i : i + 960])
-                        await asyncio.sleep(0.02)
+                started = time.monotonic()
+                for n, i in enumerate(range(0, len(stereo), 960)):
+                    await godot.send("capture", mic=stereo[i : i + 960])
+                    await asyncio.sleep(max(0.0, started + (n + 1) * 0.02 - time.monotonic()))
 
             speaker = asyncio.create_task(speak())
             track = await wait_for_audio_track(listener, "godot-mic")

@@ -251,3 +251,19 @@ def test_console_script_is_installed() -> None:
     proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert proc.stdout.startswith("livekit-godot 0.")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--frame-ms", "15"], "--frame-ms: invalid choice: 15 (choose from 10, 20)"),
+        (["--target-ms", "soon"], "--target-ms: invalid float value: 'soon'"),
+    ],
+)
+def test_runtime_options_are_checked_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["runtime", *args])
+    assert info.value.code == 2
+    assert expected in capsys.readouterr().err

@@ -122,3 +122,25 @@ def test_tick_packs_every_due_slot_in_one_message() -> None:
 def test_bad_config_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         PlayoutConfig(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("frame_ms", [0, 5, 15, 40])
+def test_only_the_frame_sizes_livekit_serves_are_accepted(frame_ms: int) -> None:
+    with pytest.raises(ConfigError, match=rf"frame_ms: {frame_ms} is not supported; expected 10"):
+        PlayoutConfig(frame_ms=frame_ms)
+    assert PlayoutConfig(frame_ms=20).with_target(80).frame_ms == 20
+
+
+def test_twenty_ms_frames_play_out_like_ten_ms_ones() -> None:
+    """The playout logic counts frames, not LiveKit frames: 2 x 10 ms equals 1 x 20 ms."""
+    results = []
+    for frame_ms in (10, 20):
+        playout = Playout(PlayoutConfig(mix_rate=48_000, frame_ms=frame_ms))
+        state = playout.add(0)
+        size = 48 * frame_ms
+        for _ in range(120 // frame_ms):
+            state.push(np.full((size, 2), 1000, np.int16))
+        tick = playout.tick(0.0)
+        assert tick is not None
+        results.append((tick[1].tolist(), state.sent, state.dropped))
+    assert results[0] == results[1] == ([5760], 5760, 0)

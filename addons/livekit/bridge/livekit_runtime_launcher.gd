@@ -4,11 +4,12 @@ extends RefCounted
 ## Spawn mode (desktop): starts the companion runtime, finds its port, restarts it if it dies.
 ##
 ## Runs [code]<python> -m livekit_godot._cli runtime --port 0 --parent-pid <this process>
-## --target-ms <ms> [--dev-tokens][/code] with [method OS.execute_with_pipe]. The session key is
-## generated here ([method Crypto.generate_random_bytes], hex) and written as the first line on
-## the runtime's stdin, never on its command line. The runtime answers with one line on stdout,
-## [code]LIVEKIT_GODOT_RUNTIME {"port": ...}[/code]; its log (stderr) is drained so it never
-## blocks. Platforms without processes (web, mobile) must attach to a runtime by URL instead.
+## --target-ms <ms> --frame-ms <ms> [--dev-tokens][/code] with [method OS.execute_with_pipe].
+## The session key is generated here ([method Crypto.generate_random_bytes], hex) and written
+## as the first line on the runtime's stdin, never on its command line. The runtime answers
+## with one line on stdout, [code]LIVEKIT_GODOT_RUNTIME {"port": ...}[/code]; its log
+## (stderr) is drained so it never blocks. Platforms without processes (web, mobile) must
+## attach to a runtime by URL instead.
 ## tests/engine/test_launcher_contract.py runs this exact command line against the real runtime.
 
 ## The runtime is listening at [param url] (ws://127.0.0.1:PORT).
@@ -24,6 +25,8 @@ const BASE_ARGUMENTS: PackedStringArray = ["-m", "livekit_godot._cli", "runtime"
 const PARENT_PID_FLAG := "--parent-pid"
 ## Flag followed by the playout target in milliseconds.
 const TARGET_MS_FLAG := "--target-ms"
+## Flag followed by the audio frame length from LiveKit in milliseconds (10 or 20).
+const FRAME_MS_FLAG := "--frame-ms"
 ## Flag that lets the runtime mint development tokens (debug builds run from the editor only).
 const DEV_TOKENS_FLAG := "--dev-tokens"
 ## Start of the one line the runtime prints on stdout when it listens.
@@ -47,6 +50,8 @@ var python: String = "python3"
 var dev_tokens: bool = false
 ## Playout target in milliseconds.
 var target_ms: int = 60
+## Audio per frame from LiveKit in milliseconds: 10 (lowest latency) or 20 (less CPU).
+var frame_ms: int = 10
 
 var _key: String = ""
 var _pid: int = -1
@@ -90,6 +95,7 @@ func build_arguments() -> PackedStringArray:
 	var arguments := BASE_ARGUMENTS.duplicate()
 	arguments.append_array([PARENT_PID_FLAG, str(OS.get_process_id())])
 	arguments.append_array([TARGET_MS_FLAG, str(target_ms)])
+	arguments.append_array([FRAME_MS_FLAG, str(frame_ms)])
 	if dev_tokens:
 		arguments.append(DEV_TOKENS_FLAG)
 	return arguments

@@ -63,6 +63,7 @@ func start(explicit_url: String, explicit_key: String) -> Error:
 	_launcher = LiveKitRuntimeLauncher.new()
 	_launcher.python = str(LiveKitSettings.get_value(LiveKitSettings.PYTHON))
 	_launcher.target_ms = int(LiveKitSettings.get_value(LiveKitSettings.PLAYOUT_TARGET_MS))
+	_launcher.frame_ms = int(LiveKitSettings.get_value(LiveKitSettings.FRAME_MS))
 	_launcher.dev_tokens = OS.is_debug_build() and OS.has_feature("editor")
 	_launcher.runtime_ready.connect(_on_runtime_ready)
 	return _launcher.start()

@@ -77,6 +77,7 @@ func _check_settings() -> void:
 		int(LiveKitSettings.get_value(LiveKitSettings.PLAYOUT_TARGET_MS)) == 60,
 		""
 	)
+	_check("frame_ms_default", int(LiveKitSettings.get_value(LiveKitSettings.FRAME_MS)) == 10, "")
 
 
 func _check_launcher() -> void:

@@ -3,9 +3,11 @@ extends Node
 ##
 ## Waits for the bot's participant_joined, checks the node main.gd created, waits for its
 ## first audio, lets it settle, then for MEASURE_MSEC counts the frames Godot consumed, the
-## underruns and skips, and captures about a second of the Master bus (where the node plays)
-## for tests/engine/test_engine_room.py to analyse. It then tells the bot (a data packet on
-## topic "engine-test") and waits for participant_left and the node to be freed.
+## underruns and skips, the frames the engine mixed meanwhile (its own playback clock, which
+## runs late when the browser's audio thread is starved), and captures about a second of the
+## Master bus (where the node plays) for tests/engine/test_engine_room.py to analyse. It then
+## tells the bot (a data packet on topic "engine-test") and waits for participant_left and the
+## node to be freed.
 
 enum Step { FIND_CLIENT, WAIT_JOIN, WAIT_FILL, SETTLE, MEASURE, WAIT_LEAVE, WAIT_FREE, DONE }
 
@@ -30,6 +32,9 @@ var _audio: ParticipantAudio
 var _mark: int = 0
 var _capture: AudioEffectCapture
 var _captured: bool = false
+## Counts every frame the engine mixes on the node's bus: the engine's own playback clock.
+var _mix_counter: AudioEffectCapture
+var _mixed: int = 0
 var _start: Dictionary = {}
 var _levels: PackedInt32Array = []
 var _left_at: int = 0
@@ -114,6 +119,9 @@ func _start_measure(now: int) -> void:
 	_capture = AudioEffectCapture.new()
 	_capture.buffer_length = 2.0
 	AudioServer.add_bus_effect(AudioServer.get_bus_index(_audio.bus), _capture)
+	_mix_counter = AudioEffectCapture.new()
+	_mix_counter.buffer_length = 1.0
+	AudioServer.add_bus_effect(AudioServer.get_bus_index(_audio.bus), _mix_counter)
 	_start = _snapshot(now)
 	_mark = now
 	_last_skips = _audio.get_skips()
@@ -125,6 +133,7 @@ func _start_measure(now: int) -> void:
 
 
 func _measure(now: int) -> void:
+	_mixed += _mix_counter.get_buffer(_mix_counter.get_frames_available()).size()
 	var level := _audio.buffered_frames()
 	_levels.append(level)
 	var messages := _client.bridge.audio_messages
@@ -150,6 +159,7 @@ func _measure(now: int) -> void:
 	var consumed: int = end["played"] - _start["played"]
 	print("MEASURE_MSEC=%d" % elapsed)
 	print("CONSUMED_FRAMES=%d" % consumed)
+	print("MIXED_FRAMES=%d" % _mixed)
 	print("UNDERRUNS_IN_WINDOW=%d" % (end["underruns"] - _start["underruns"]))
 	print("SKIPS_IN_WINDOW=%d" % (end["skips"] - _start["skips"]))
 	print("UNDERRUNS_SINCE_FIRST_FILL=%d" % end["underruns"])
