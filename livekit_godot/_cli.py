@@ -35,6 +35,8 @@ from ._errors import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C outside a command's own handling (128 + SIGINT, as shells report it)."""
 _INPUT_ERRORS = (ConfigError, TokenInputError, MalformedTokenError)
 
 
@@ -202,38 +204,56 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     binary = ensure_server_binary(args.server_bin, log=_info)
     room = tokens.check_name("room", args.room)
     server = DevServer(_server_config(args), binary=binary, inherit_output=args.verbose)
-    server.start()
     try:
+        server.start()
         cfg = server.config
         creds = tokens.Credentials(url=cfg.url, api_key=cfg.api_key, api_secret=cfg.api_secret)
-        print(f"LiveKit development room {room!r} is ready.", flush=True)
-        print(f"  LIVEKIT_URL={cfg.url}")
-        print(f"  LIVEKIT_API_KEY={cfg.api_key}")
-        print(f"  LIVEKIT_API_SECRET={cfg.api_secret}   (development pair, loopback only)")
-        print("Tokens (valid 24 h), one per player; paste into connect_to_room(url, token):")
-        for identity in ("player-1", "player-2"):
-            token = tokens.mint(creds, identity=identity, room=room, name=identity, ttl="24h")
-            print(f"  {identity}: {token}")
-        print(
-            "In Godot: a LiveKitClient with server_url set to the URL above and room_name "
-            f"{room!r} connects by itself in a debug run."
+        return asyncio.run(
+            _dev_loop(server, creds, room, args.bots, lambda: _dev_banner(creds, room, args.bots))
         )
-        if args.bots:
-            print(f"{args.bots} demo bot(s) are joining and will talk and walk around you.")
-        print("Press Ctrl-C to stop.", flush=True)
-        return asyncio.run(_dev_loop(server, creds, room, args.bots))
+    except KeyboardInterrupt:  # Ctrl-C before the loop took the signals over
+        _info("stopping livekit-server ...")
+        return EXIT_OK
     finally:
         server.stop()
 
 
-async def _dev_loop(server: DevServer, creds: tokens.Credentials, room: str, bots: int) -> int:
-    """Run the demo bots until Ctrl-C / SIGTERM or until the server exits."""
+def _dev_banner(creds: tokens.Credentials, room: str, bots: int) -> None:
+    print(f"LiveKit development room {room!r} is ready.", flush=True)
+    print(f"  LIVEKIT_URL={creds.url}")
+    print(f"  LIVEKIT_API_KEY={creds.api_key}")
+    print(f"  LIVEKIT_API_SECRET={creds.api_secret}   (development pair, loopback only)")
+    print("Tokens (valid 24 h), one per player; paste into connect_to_room(url, token):")
+    for identity in ("player-1", "player-2"):
+        token = tokens.mint(creds, identity=identity, room=room, name=identity, ttl="24h")
+        print(f"  {identity}: {token}")
+    print(
+        "In Godot: a LiveKitClient with server_url set to the URL above and room_name "
+        f"{room!r} connects by itself in a debug run."
+    )
+    if bots:
+        print(f"{bots} demo bot(s) are joining and will talk and walk around you.")
+    print("Press Ctrl-C to stop.", flush=True)
+
+
+async def _dev_loop(
+    server: DevServer,
+    creds: tokens.Credentials,
+    room: str,
+    bots: int,
+    banner: Callable[[], None],
+) -> int:
+    """Run the demo bots until Ctrl-C / SIGTERM or until the server exits.
+
+    The banner (which says "Press Ctrl-C") is printed only once Ctrl-C is handled here.
+    """
     from .runtime._bots import run_bots
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    banner()
     tasks = [asyncio.create_task(_watch_server(server, stop), name="server-watch")]
     if bots:
         tasks.append(asyncio.create_task(run_bots(creds, room, bots, stop=stop, log=_info)))
@@ -452,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TokenError, LiveKitGodotError) as exc:
         _err(tokens.redact_tokens(exc.message))
         return EXIT_FAILED
+    except KeyboardInterrupt:  # Ctrl-C where a command does not handle it: no traceback
+        _err("interrupted")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -92,10 +92,14 @@ def _stop_with_ctrl_c(proc: subprocess.Popen[str]) -> None:
     children = _children(proc.pid)
     assert children, "the CLI should have started livekit-server as its child"
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(30) == 0
-    assert proc.stderr is not None
-    assert "stopping livekit-server" in proc.stderr.read()
-    proc.stderr.close()
+    try:
+        code = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, err = proc.communicate(timeout=10)  # also closes the pipes
+    assert code == 0, err
+    assert "stopping livekit-server" in err
     deadline = time.monotonic() + 10
     while any(_alive(child) for child in children) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -140,3 +144,29 @@ async def test_dev_prints_tokens_that_join_the_room(
             await room.disconnect()
     finally:
         _stop_with_ctrl_c(proc)
+
+
+def test_ctrl_c_while_dev_starts_stops_cleanly(loopback_only: None, server_binary: Path) -> None:
+    """Ctrl-C before the banner (the server still starting) leaves nothing behind either."""
+    exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
+    assert exe
+    ports = ["--port", str(free_port()), "--rtc-tcp-port", str(free_port())]
+    ports += ["--rtc-udp-port", str(free_port())]
+    proc = subprocess.Popen(
+        [exe, "dev", "--bots", "0", *ports, "--server-bin", str(server_binary)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not _children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    children = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130), err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while any(_alive(child) for child in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(child) for child in children), "livekit-server left running"
