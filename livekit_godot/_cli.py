@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
+from typing import NoReturn
 
 from . import __version__, tokens
 from ._devserver import (
@@ -33,6 +34,7 @@ from ._errors import (
     TokenError,
     TokenInputError,
 )
+from ._exit import exit_process
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -477,5 +479,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def run() -> NoReturn:
+    """Console-script entry point: `main`, then exit (see `_exit.exit_process`)."""
+    exit_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -31,6 +31,7 @@ from livekit import api, rtc
 from livekit.rtc.participant import PublishDataError, PublishTrackError
 
 from .._errors import ConfigError, ConnectError
+from .._exit import exit_process
 from ..tokens import Credentials, Grants, check_name, explain_join_error, mint
 from ._presence import POSE_TOPIC, Pose, PoseSender
 
@@ -594,4 +595,4 @@ def _worker_main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_worker_main())
+    exit_process(_worker_main())

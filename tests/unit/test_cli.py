@@ -267,3 +267,22 @@ def test_runtime_options_are_checked_before_anything_starts(
         main(["runtime", *args])
     assert info.value.code == 2
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sdk_loaded", [False, True], ids=["plain", "after-livekit-rtc"])
+def test_exit_process_keeps_the_code_and_the_unflushed_output(sdk_loaded: bool) -> None:
+    """With the SDK loaded the process leaves by os._exit: its buffered output must survive."""
+    script = (
+        ("import livekit.rtc\n" if sdk_loaded else "")
+        + "import sys\nfrom livekit_godot._exit import exit_process\n"
+        + "sys.stdout.write('said'); sys.stderr.write('warned')\n"
+        + "assert ('livekit.rtc' in sys.modules) == "
+        + repr(sdk_loaded)
+        + "\n"
+        + "exit_process(3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout) == (3, "said"), done.stderr
+    assert done.stderr.endswith("warned"), done.stderr
