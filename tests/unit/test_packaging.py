@@ -43,7 +43,7 @@ def test_wheel_maps_the_three_folders_under_livekit_godot(tmp_path: Path) -> Non
     assert not any(name.startswith(("tests/", "addons/", "demo_project/")) for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert (
-        "livekit-godot = livekit_godot._cli:main"
+        "livekit-godot = livekit_godot._cli:run"
         in zipfile.ZipFile(wheel).read(entry_points).decode()
     )
 
