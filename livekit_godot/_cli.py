@@ -210,9 +210,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         server.start()
         cfg = server.config
         creds = tokens.Credentials(url=cfg.url, api_key=cfg.api_key, api_secret=cfg.api_secret)
-        return asyncio.run(
-            _dev_loop(server, creds, room, args.bots, lambda: _dev_banner(creds, room, args.bots))
-        )
+        return asyncio.run(_dev_loop(server, creds, room, args.bots))
     except KeyboardInterrupt:  # Ctrl-C before the loop took the signals over
         _info("stopping livekit-server ...")
         return EXIT_OK
@@ -238,13 +236,7 @@ def _dev_banner(creds: tokens.Credentials, room: str, bots: int) -> None:
     print("Press Ctrl-C to stop.", flush=True)
 
 
-async def _dev_loop(
-    server: DevServer,
-    creds: tokens.Credentials,
-    room: str,
-    bots: int,
-    banner: Callable[[], None],
-) -> int:
+async def _dev_loop(server: DevServer, creds: tokens.Credentials, room: str, bots: int) -> int:
     """Run the demo bots until Ctrl-C / SIGTERM or until the server exits.
 
     The banner (which says "Press Ctrl-C") is printed only once Ctrl-C is handled here.
@@ -255,7 +247,7 @@ async def _dev_loop(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    banner()
+    _dev_banner(creds, room, bots)
     tasks = [asyncio.create_task(_watch_server(server, stop), name="server-watch")]
     if bots:
         tasks.append(asyncio.create_task(run_bots(creds, room, bots, stop=stop, log=_info)))

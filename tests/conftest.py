@@ -1,4 +1,5 @@
-"""Fixtures shared by every tier: the loopback-only guard and the real LiveKit server."""
+"""Fixtures shared by every tier: the loopback-only guard, the real LiveKit server, and the
+runtimes the editor plugin and a game start (with a private profiles file)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig, ensure_server_binary
 from support.net import free_port
+from support.runtime import RuntimeProcess, start_runtime
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -78,3 +80,28 @@ def dev_credentials(livekit_server: DevServer) -> tokens.Credentials:
         api_key=livekit_server.config.api_key,
         api_secret=livekit_server.config.api_secret,
     )
+
+
+@pytest.fixture
+def profiles_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh profiles file, passed to runtimes started afterwards through the environment."""
+    path = tmp_path / "config" / "profiles.toml"
+    monkeypatch.setenv("LIVEKIT_GODOT_CONFIG", str(path))
+    monkeypatch.delenv("LIVEKIT_GODOT_PROFILE", raising=False)
+    return path
+
+
+@pytest.fixture
+def editor_runtime(loopback_only: None, profiles_file: Path) -> Iterator[RuntimeProcess]:
+    """A runtime started as the editor plugin starts it (`--editor`), for one test."""
+    process = start_runtime("--idle-exit", "0", "--editor")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def game_runtime(loopback_only: None, profiles_file: Path) -> Iterator[RuntimeProcess]:
+    """A runtime started as an exported game starts it (no `--editor`)."""
+    process = start_runtime("--idle-exit", "0")
+    yield process
+    process.stop()

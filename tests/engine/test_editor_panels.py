@@ -16,7 +16,7 @@ import asyncio
 import json
 import math
 import struct
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import pytest
 
 from livekit_godot import tokens
 from support.rooms import TwoTalkers
-from support.runtime import RuntimeProcess, start_runtime
+from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.pack import REPO_ROOT
 from tests.engine.room_support import RoomWatcher, until
@@ -124,35 +124,17 @@ def test_gizmo_shapes_and_their_drawing(godot_engine: GodotWebEngine) -> None:
     _assert_png(shot, min_bytes=4_000)  # thin lines on a flat background compress well
 
 
-@pytest.fixture
-def runtimes(
-    loopback_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[RuntimeProcess, RuntimeProcess]]:
-    """An editor-mode runtime (as the plugin starts it) and a game runtime, with a private
-    profiles file holding PROFILE for the test's LiveKit server."""
-    monkeypatch.setenv("LIVEKIT_GODOT_CONFIG", str(tmp_path / "config" / "profiles.toml"))
-    monkeypatch.delenv("LIVEKIT_GODOT_PROFILE", raising=False)
-    editor = start_runtime("--idle-exit", "0", "--editor")
-    try:
-        game = start_runtime("--idle-exit", "0")
-    except BaseException:
-        editor.stop()
-        raise
-    yield editor, game
-    game.stop()
-    editor.stop()
-
-
 @pytest.mark.server
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_dock_and_dashboard_live_against_the_real_runtime_and_server(
     godot_engine: GodotWebEngine,
     dev_credentials: tokens.Credentials,
-    runtimes: tuple[RuntimeProcess, RuntimeProcess],
+    editor_runtime: RuntimeProcess,
+    game_runtime: RuntimeProcess,
 ) -> None:
-    editor, game = runtimes
-    tokens.save_profile(PROFILE, dev_credentials)
+    editor, game = editor_runtime, game_runtime
+    tokens.save_profile(PROFILE, dev_credentials)  # into the private profiles file
     room = "editor-live"
     watcher = RoomWatcher(dev_credentials, room)
     async with TwoTalkers(dev_credentials, room) as talkers:

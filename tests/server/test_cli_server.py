@@ -44,23 +44,29 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start(command: str, server_binary: Path) -> tuple[subprocess.Popen[str], list[str]]:
+def _launch(server_binary: Path, *args: str) -> subprocess.Popen[str]:
+    """`livekit-godot ARGS` on free ports with the session's server binary, output piped."""
     exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
     assert exe
-    ports = [
-        "--port",
-        str(free_port()),
-        "--rtc-tcp-port",
-        str(free_port()),
-        "--rtc-udp-port",
-        str(free_port()),
-    ]
-    proc = subprocess.Popen(
-        [exe, command, *ports, "--server-bin", str(server_binary)],
+    ports = ["--port", str(free_port()), "--rtc-tcp-port", str(free_port())]
+    ports += ["--rtc-udp-port", str(free_port())]
+    return subprocess.Popen(
+        [exe, *args, *ports, "--server-bin", str(server_binary)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _assert_gone(children: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    while any(_alive(child) for child in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(child) for child in children), "livekit-server left running"
+
+
+def _start(command: str, server_binary: Path) -> tuple[subprocess.Popen[str], list[str]]:
+    proc = _launch(server_binary, command)
     lines: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
@@ -100,10 +106,7 @@ def _stop_with_ctrl_c(proc: subprocess.Popen[str]) -> None:
         _, err = proc.communicate(timeout=10)  # also closes the pipes
     assert code == 0, err
     assert "stopping livekit-server" in err
-    deadline = time.monotonic() + 10
-    while any(_alive(child) for child in children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(child) for child in children), "livekit-server left running"
+    _assert_gone(children)
 
 
 def test_server_prints_connection_details_and_stops_on_ctrl_c(
@@ -148,16 +151,7 @@ async def test_dev_prints_tokens_that_join_the_room(
 
 def test_ctrl_c_while_dev_starts_stops_cleanly(loopback_only: None, server_binary: Path) -> None:
     """Ctrl-C before the banner (the server still starting) leaves nothing behind either."""
-    exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
-    assert exe
-    ports = ["--port", str(free_port()), "--rtc-tcp-port", str(free_port())]
-    ports += ["--rtc-udp-port", str(free_port())]
-    proc = subprocess.Popen(
-        [exe, "dev", "--bots", "0", *ports, "--server-bin", str(server_binary)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _launch(server_binary, "dev", "--bots", "0")
     deadline = time.monotonic() + 20
     while not _children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -166,7 +160,4 @@ def test_ctrl_c_while_dev_starts_stops_cleanly(loopback_only: None, server_binar
     _, err = proc.communicate(timeout=30)
     assert proc.returncode in (0, 130), err
     assert "Traceback" not in err
-    deadline = time.monotonic() + 10
-    while any(_alive(child) for child in children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(child) for child in children), "livekit-server left running"
+    _assert_gone(children)
