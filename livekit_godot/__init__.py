@@ -21,8 +21,7 @@ from ._errors import (
     ToolMissingError,
     UnknownKeyError,
 )
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "BridgeError",

@@ -70,8 +70,10 @@ enum State {
 
 ## Protocol version spoken (see docs/bridge-protocol.md).
 const PROTOCOL_VERSION := 1
+## Version of this addon (the same number as plugin.cfg and the Python package).
+const ADDON_VERSION := "0.1.0"
 ## Free text sent in the hello.
-const CLIENT_NAME := "livekit-godot addon 0.1.0"
+const CLIENT_NAME := "livekit-godot addon " + ADDON_VERSION
 ## Inbound WebSocket buffer: the protocol's largest message (4 MiB).
 const INBOUND_BUFFER_BYTES := 4 << 20
 ## Outbound WebSocket buffer: far above the largest capture message.
