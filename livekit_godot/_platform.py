@@ -15,7 +15,13 @@ import sys
 RUNTIME_NAME = "livekit-godot-runtime"
 """Name of the self-contained runtime's folder and of its executable (plus `.exe`)."""
 
-_OS_NAMES = {"linux": "linux", "win32": "windows", "cygwin": "windows", "darwin": "macos"}
+_OS_NAMES = {
+    "linux": "linux",
+    "win32": "windows",
+    "cygwin": "windows",
+    "darwin": "macos",
+    "freebsd": "freebsd",
+}
 _ARCH_NAMES = {
     "x86_64": "x86_64",
     "amd64": "x86_64",

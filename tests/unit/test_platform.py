@@ -16,7 +16,7 @@ from livekit_godot._platform import executable_name, platform_tag
         ("win32", "ARM64", "windows-arm64"),
         ("darwin", "arm64", "macos-arm64"),
         ("darwin", "x86_64", "macos-x86_64"),
-        ("freebsd14", "amd64", "freebsd14-x86_64"),
+        ("freebsd14", "amd64", "freebsd-x86_64"),
     ],
 )
 def test_tags_use_godot_names(system: str, machine: str, tag: str) -> None:
