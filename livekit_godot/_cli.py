@@ -35,6 +35,7 @@ from ._errors import (
     TokenInputError,
 )
 from ._exit import exit_process
+from ._process import install_stop_handlers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -244,9 +245,7 @@ async def _dev_loop(server: DevServer, creds: tokens.Credentials, room: str, bot
     from .runtime._bots import run_bots
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    restore = install_stop_handlers(asyncio.get_running_loop(), lambda _reason: stop.set())
     _dev_banner(creds, room, bots)
     tasks = [asyncio.create_task(_watch_server(server, stop), name="server-watch")]
     if bots:
@@ -256,6 +255,7 @@ async def _dev_loop(server: DevServer, creds: tokens.Credentials, room: str, bot
     finally:
         stop.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        restore()
     for result in results:
         if isinstance(result, LiveKitGodotError):
             _err(tokens.redact_tokens(result.message))
@@ -287,12 +287,19 @@ def _cmd_bots(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_bots(
-            creds, args.room, args.count, stop=stop, radius=args.radius, seed=args.seed, log=_info
-        )
+        restore = install_stop_handlers(asyncio.get_running_loop(), lambda _reason: stop.set())
+        try:
+            await run_bots(
+                creds,
+                args.room,
+                args.count,
+                stop=stop,
+                radius=args.radius,
+                seed=args.seed,
+                log=_info,
+            )
+        finally:
+            restore()
 
     asyncio.run(main())
     return EXIT_OK
@@ -319,7 +326,7 @@ def _cmd_runtime(args: argparse.Namespace) -> int:
         editor=args.editor,
         playout=PlayoutConfig(frame_ms=args.frame_ms).with_target(args.target_ms),
     )
-    reason = asyncio.run(serve(config))
+    reason = asyncio.run(serve(config, exit_with_stdin=args.exit_with_stdin))
     _info(f"runtime stopped: {reason}")
     return EXIT_OK
 
@@ -390,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle-exit", type=float, default=30.0, help="exit after N s without Godot (30; 0 never)"
     )
     runtime.add_argument("--parent-pid", type=int, help="exit when this process is gone")
+    runtime.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="leave the room and exit when stdin closes (how the addon asks a runtime it "
+        "started to quit)",
+    )
     runtime.add_argument(
         "--dev-tokens", action="store_true", help="mint dev tokens for connects without one"
     )

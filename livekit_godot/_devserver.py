@@ -8,12 +8,11 @@ TCP and UDP, and the STUN address clients are told to use all stay on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import fcntl
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -24,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ._errors import ServerError, ToolMissingError
+from ._process import child_process_options, file_lock
 
 SERVER_VERSION = "v1.13.5"
 """The LiveKit server release we build and test against."""
@@ -37,6 +37,9 @@ MIN_GO = (1, 26)
 """Oldest Go that builds `SERVER_VERSION` (its go.mod declares go 1.26)."""
 ENV_BINARY = "LIVEKIT_SERVER_BIN"
 """Environment variable naming an existing server binary to use instead of building."""
+
+_EXE = ".exe" if sys.platform == "win32" else ""
+"""Suffix of executables here (what `go install` writes on Windows)."""
 
 Log = Callable[[str], None]
 
@@ -54,7 +57,7 @@ def cache_root(env: Mapping[str, str] | None = None) -> Path:
 
 def cached_binary(version: str = SERVER_VERSION, env: Mapping[str, str] | None = None) -> Path:
     """Where the built server of `version` is kept."""
-    return cache_root(env) / "server" / version / "livekit-server"
+    return cache_root(env) / "server" / version / f"livekit-server{_EXE}"
 
 
 def find_go(env: Mapping[str, str] | None = None) -> Path:
@@ -88,8 +91,7 @@ def build_server(version: str = SERVER_VERSION, *, log: Log = _quiet) -> Path:
     """
     target = cached_binary(version)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(str(target.parent / ".lock")):
         if target.exists():
             return target
         go = find_go()
@@ -108,7 +110,7 @@ def build_server(version: str = SERVER_VERSION, *, log: Log = _quiet) -> Path:
             if proc.returncode != 0:
                 tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
                 raise ServerError(f"go install {SERVER_PACKAGE}@{version} failed:\n{tail}")
-            os.replace(Path(tmp) / "server", target)
+            os.replace(Path(tmp) / f"server{_EXE}", target)
         log(f"built {target} in {time.monotonic() - started:.0f} s")
         return target
 
@@ -261,8 +263,7 @@ class DevServer:
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT if self._log_file is not None else None,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
+            **child_process_options(),
         )
         try:
             self._wait_ready(timeout)
@@ -340,11 +341,3 @@ class DevServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies, so no server is left orphaned."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)

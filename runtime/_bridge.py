@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .. import __version__
 from .._errors import BridgeError, ConnectError, LiveKitGodotError
+from .._process import ParentWatch
 from ._playout import PlayoutConfig
 from ._protocol import (
     CLOSE_BAD_KEY,
@@ -178,12 +179,12 @@ class BridgeServer:
             self._server = None
 
     async def _watch(self) -> None:
-        parent = self.config.parent_pid or os.getppid()
+        parent = ParentWatch(self.config.parent_pid or os.getppid())
         idle = self.config.idle_exit
         while True:
             await asyncio.sleep(0.25)
-            if not _alive(parent) or (self.config.parent_pid is None and os.getppid() != parent):
-                self.stop(f"parent process {parent} is gone")
+            if not parent.alive():
+                self.stop(f"parent process {parent.pid} is gone")
             if idle and self._client is None and time.monotonic() - self._last_seen > idle:
                 self.stop(f"no Godot client for {idle:g} s")
 
@@ -365,13 +366,3 @@ class BridgeServer:
             outbox.put(event("error", code=f"{request.type}_failed", message=error))
         if request.id is not None:
             outbox.put(event("result", id=request.id, ok=not error, error=error))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -6,10 +6,10 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 
 from .._errors import BridgeError
+from .._process import install_stop_handlers, watch_stdin
 from ._bridge import BridgeConfig, BridgeServer
 from ._protocol import PROTOCOL_VERSION
 
@@ -31,15 +31,20 @@ def read_session_key() -> str:
     return key
 
 
-async def serve(config: BridgeConfig) -> str:
-    """Run the bridge until it stops by itself or on SIGINT/SIGTERM; returns why."""
+async def serve(config: BridgeConfig, *, exit_with_stdin: bool = False) -> str:
+    """Run the bridge until it stops by itself, on Ctrl-C/SIGTERM or (with `exit_with_stdin`)
+    when stdin closes; returns why. Stopping leaves the room before this returns."""
     server = BridgeServer(config)
     port = await server.start()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, server.stop, f"signal {sig.name}")
+    restore = install_stop_handlers(loop, server.stop)
+    if exit_with_stdin:
+        watch_stdin(loop, server.stop)
     ready = {"port": port, "protocol": PROTOCOL_VERSION, "pid": os.getpid()}
     sys.stdout.write(READY_PREFIX + json.dumps(ready) + "\n")
     sys.stdout.flush()
     logging.getLogger("livekit_godot.runtime").info("listening on ws://127.0.0.1:%d", port)
-    return await server.run()
+    try:
+        return await server.run()
+    finally:
+        restore()

@@ -58,8 +58,6 @@ enum RoomState {
 	RECONNECTING,  ## In the room, but the connection is being restored.
 }
 
-## How long joining may wait for an unreachable runtime before [signal connection_failed].
-const RUNTIME_WAIT_MSEC := 20000
 ## Smallest move (metres) that sends a new pose.
 const POSE_MIN_MOVE := 0.01
 ## Smallest turn (dot product of forward vectors) that sends a new pose.
@@ -124,9 +122,7 @@ var _link := LiveKitRuntimeLink.new(_bridge)
 var _microphone := LiveKitMicrophone.new()
 var _participants := LiveKitParticipants.new()
 var _state: RoomState = RoomState.DISCONNECTED
-var _lost_at: int = 0
 var _connect_requested: bool = false
-var _connect_started: int = 0
 var _disconnect_in_flight: bool = false
 var _local_identity: String = ""
 var _disconnect_reason: String = ""
@@ -144,6 +140,7 @@ func _ready() -> void:
 	_participants.setup(self, _bridge)
 	_participants.joined.connect(participant_joined.emit)
 	_participants.left.connect(participant_left.emit)
+	_link.failed.connect(_on_runtime_failed)
 	_wire_bridge()
 	if LiveKitSettings.has_user_flag(LiveKitSettings.DEV_AUTO_CONNECT_ARG):
 		dev_auto_connect = true
@@ -156,7 +153,6 @@ func _ready() -> void:
 func _process(_delta: float) -> void:
 	_link.poll()
 	_bridge.poll()
-	_check_runtime_wait()
 	if _state != RoomState.CONNECTED or not _bridge.is_ready():
 		return
 	_poll_push_to_talk()
@@ -328,14 +324,14 @@ func _request_connect(fields: Dictionary) -> Error:
 		push_error("LiveKit: already in (or joining) a room; call disconnect_from_room() first")
 		return ERR_ALREADY_IN_USE
 	_state = RoomState.CONNECTING
-	_connect_started = Time.get_ticks_msec()
+	_link.expect_runtime()
 	_bridge.set_sticky("connect", "connect", fields, not _disconnect_in_flight)
 	return _ensure_runtime()
 
 
 func _ensure_runtime() -> Error:
 	var error := _link.start(runtime_url, runtime_key)
-	if error != OK:
+	if error != OK and _state != RoomState.DISCONNECTED:  # else: failed already, and said so
 		_fail_later(_link.get_failure())
 	return error
 
@@ -366,25 +362,6 @@ func _fail_later(reason: String) -> void:
 	_state = RoomState.DISCONNECTED
 	_bridge.clear_sticky("connect")
 	connection_failed.emit.call_deferred(reason)
-
-
-func _check_runtime_wait() -> void:
-	if _bridge.is_ready():
-		return
-	var now := Time.get_ticks_msec()
-	if _state == RoomState.CONNECTING and now - _connect_started > RUNTIME_WAIT_MSEC:
-		_bridge.clear_sticky("connect")
-		_leave_room("JOIN_FAILURE")
-		connection_failed.emit("the LiveKit runtime is unreachable at %s" % _runtime_address())
-	elif _state == RoomState.RECONNECTING and _lost_at > 0 and now - _lost_at > RUNTIME_WAIT_MSEC:
-		_bridge.clear_sticky("connect")
-		_leave_room("RUNTIME_LOST")
-		connection_failed.emit("lost the LiveKit runtime at %s" % _runtime_address())
-
-
-func _runtime_address() -> String:
-	var url := _link.get_address()
-	return url if not url.is_empty() else "(not started yet)"
 
 
 func _leave_room(reason: String) -> void:
@@ -489,12 +466,11 @@ func _wire_bridge() -> void:
 func _on_welcomed(_info: Dictionary) -> void:
 	_last_pose_position = Vector3.INF
 	_disconnect_in_flight = false
-	_lost_at = 0
 
 
 func _on_bridge_lost(_code: int, _reason: String) -> void:
 	_disconnect_in_flight = false
-	_lost_at = Time.get_ticks_msec()
+	_link.expect_runtime()
 	_participants.forget_slots()
 	if _state == RoomState.CONNECTED:
 		_state = RoomState.RECONNECTING
@@ -544,6 +520,14 @@ func _on_room_disconnected(reason: String) -> void:
 		return
 	_bridge.clear_sticky("connect")
 	_leave_room(reason)
+
+
+func _on_runtime_failed(reason: String) -> void:
+	if _state == RoomState.DISCONNECTED:
+		return
+	_bridge.clear_sticky("connect")
+	_leave_room("JOIN_FAILURE" if _state == RoomState.CONNECTING else "RUNTIME_LOST")
+	connection_failed.emit.call_deferred(reason)  # never before connect_to_room() returns
 
 
 func _on_connection_failed(reason: String) -> void:

@@ -8,8 +8,11 @@ extends RefCounted
 ## line ([code]--livekit-key=...[/code]) or the environment variable
 ## [code]LIVEKIT_GODOT_SESSION_KEY[/code], and spawned runtimes get a fresh key on stdin.
 
-## Python interpreter that runs the companion runtime in spawn mode (desktop).
+## Python interpreter that runs the companion runtime in spawn mode (desktop), when no
+## self-contained runtime is found (see [LiveKitRuntimeLocator]).
 const PYTHON := "livekit/runtime/python"
+## A self-contained runtime executable to start in spawn mode, tried before every other.
+const RUNTIME_PATH := "livekit/runtime/path"
 ## Runtime to attach to instead of spawning one, e.g. [code]ws://127.0.0.1:7890[/code].
 const RUNTIME_URL := "livekit/runtime/url"
 ## LiveKit server URL used when [member LiveKitClient.server_url] and the URL passed to
@@ -30,12 +33,19 @@ const RUNTIME_ARG := "--livekit-runtime="
 const KEY_ARG := "--livekit-key="
 ## User argument (after [code]--[/code]) that turns on the development auto-connect.
 const DEV_AUTO_CONNECT_ARG := "--livekit-dev-auto-connect"
+## Configuration warning when spawn mode would find no runtime (%s: what was looked for).
+const NO_RUNTIME_WARNING := (
+	"No LiveKit runtime found (%s). Run `livekit-godot init` on this project, extract a "
+	+ "release of the addon (it bundles the runtime), or set livekit/runtime/path or "
+	+ "livekit/runtime/url."
+)
 
 
 ## Returns every setting as name -> [default, type, hint, hint string].
 static func definitions() -> Dictionary[String, Array]:
 	return {
 		PYTHON: ["python3", TYPE_STRING, PROPERTY_HINT_GLOBAL_FILE, ""],
+		RUNTIME_PATH: ["", TYPE_STRING, PROPERTY_HINT_GLOBAL_FILE, ""],
 		RUNTIME_URL: ["", TYPE_STRING, PROPERTY_HINT_PLACEHOLDER_TEXT, "ws://127.0.0.1:PORT"],
 		SERVER_DEFAULT_URL: ["", TYPE_STRING, PROPERTY_HINT_PLACEHOLDER_TEXT, "wss://..."],
 		PLAYOUT_TARGET_MS: [60, TYPE_INT, PROPERTY_HINT_RANGE, "10,1000,1,suffix:ms"],
@@ -130,10 +140,9 @@ static func client_warnings(
 ) -> PackedStringArray:
 	var warnings := PackedStringArray()
 	var attach := not attach_url(runtime_url).is_empty()
-	if not attach and str(get_value(PYTHON)).is_empty():
-		warnings.append("No LiveKit runtime: set livekit/runtime/url or livekit/runtime/python.")
-	if not attach and OS.has_feature("web"):
-		warnings.append("Web exports cannot start the runtime: set livekit/runtime/url.")
+	var why: Array[String] = []
+	if not attach and not LiveKitRuntimeLocator.can_spawn(why):
+		warnings.append(NO_RUNTIME_WARNING % why[0])
 	if microphone_enabled and not ProjectSettings.get_setting("audio/driver/enable_input", false):
 		warnings.append("Audio input is off: enable it (Audio > Driver > Enable Input).")
 	if not server_url.is_empty() and not is_server_url(server_url):

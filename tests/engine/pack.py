@@ -37,6 +37,8 @@ _HEADER = struct.Struct("<4s5IQQ16I")
 _DIR_ENTRY_TAIL = struct.Struct("<QQ16sI")
 
 CLASS_CACHE_PATH = "res://.godot/global_script_class_cache.cfg"
+ADDON_BIN = "res://addons/livekit/bin/"
+"""Where an addon keeps its self-contained runtimes (never packed for the web engine)."""
 PROJECT_PATH = "res://project.godot"
 _SKIPPED_SUFFIXES = (".import", ".pyc")
 _SKIPPED_PARTS = frozenset({".godot", "__pycache__", ".git"})
@@ -301,7 +303,9 @@ def project_files(
     """
     assembled: dict[str, bytes] = {}
     if addon_dir is not None:
-        assembled.update(collect_dir(addon_dir, "res://addons/livekit/"))
+        addon = collect_dir(addon_dir, "res://addons/livekit/")
+        # A bundled runtime (bin/) cannot run in the web engine, and is large: leave it out.
+        assembled.update({p: d for p, d in addon.items() if not p.startswith(ADDON_BIN)})
     if project_dir is not None:
         for path, data in collect_dir(project_dir).items():
             if path in assembled:

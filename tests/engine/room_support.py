@@ -11,9 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from livekit import api
 
-from livekit_godot import tokens
 from livekit_godot.runtime._variant import decode
 from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult
@@ -52,31 +50,6 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {wait:.0f} s waiting for {what}")
         await asyncio.sleep(0.1)
-
-
-class RoomWatcher:
-    """Lists a room's participants through the RoomService API (the server's own view)."""
-
-    def __init__(self, creds: tokens.Credentials, room: str) -> None:
-        self._api = api.LiveKitAPI(
-            creds.url.replace("ws://", "http://"), creds.api_key, creds.api_secret
-        )
-        self._room = room
-
-    async def identities(self) -> set[str]:
-        """The identities in the room now."""
-        listed = await self._api.room.list_participants(
-            api.ListParticipantsRequest(room=self._room)
-        )
-        return {p.identity for p in listed.participants}
-
-    async def has(self, identity: str) -> bool:
-        """Whether ``identity`` is in the room now."""
-        return identity in await self.identities()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._api.aclose()
 
 
 def captured_audio(result: EngineResult, tag: str = "CAPTURE") -> npt.NDArray[np.float32]:

@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 
 from livekit_godot import tokens
-from support.rooms import TwoTalkers
+from support.rooms import RoomWatcher, TwoTalkers
 from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.pack import REPO_ROOT
-from tests.engine.room_support import RoomWatcher, until
+from tests.engine.room_support import until
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "editor_panels"
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"

@@ -19,11 +19,10 @@ from livekit import rtc
 from livekit_godot import tokens
 from livekit_godot.runtime._presence import POSE_TOPIC, Pose, decode_pose
 from support.audio import dominant_frequency, rms_db
-from support.rooms import RATE, collect, join, publish_tone, wait_for_audio_track
+from support.rooms import RATE, RoomWatcher, collect, join, publish_tone, wait_for_audio_track
 from support.runtime import RuntimeProcess, start_runtime
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.room_support import (
-    RoomWatcher,
     captured_audio,
     doubles,
     engine_alive,

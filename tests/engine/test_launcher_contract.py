@@ -29,6 +29,8 @@ from support.godot_standin import GodotStandIn
 from tests.engine.pack import ADDON_DIR
 
 LAUNCHER = ADDON_DIR / "bridge" / "livekit_runtime_launcher.gd"
+LOCATOR = ADDON_DIR / "bridge" / "livekit_runtime_locator.gd"
+PROCESS = ADDON_DIR / "bridge" / "livekit_runtime_process.gd"
 SETTINGS = ADDON_DIR / "livekit_settings.gd"
 _CONST = re.compile(r'^const (\w+)(?::\s*\w+)?\s*:?=\s*(".*"|\[.*\]|\d+)\s*$', re.MULTILINE)
 
@@ -42,14 +44,17 @@ def gd_constants(path: Path) -> dict[str, object]:
 
 
 LAUNCHER_CONSTANTS = gd_constants(LAUNCHER)
+PYTHON_PREFIX: list[str] = list(gd_constants(LOCATOR)["PYTHON_PREFIX"])  # type: ignore[call-overload]
+"""What the launcher puts between a Python interpreter and the runtime's arguments."""
 
 
 def launcher_arguments(
     parent_pid: int, target_ms: int, dev_tokens: bool, frame_ms: int = 10
 ) -> list[str]:
-    """What ``LiveKitRuntimeLauncher.build_arguments()`` returns, from its constants."""
+    """What ``LiveKitRuntimeLauncher.build_arguments()`` returns (the runtime's arguments after
+    a candidate's program and prefix), from its constants."""
     c = LAUNCHER_CONSTANTS
-    arguments = [*c["BASE_ARGUMENTS"]]  # type: ignore[misc]
+    arguments = [*c["RUNTIME_ARGUMENTS"]]  # type: ignore[misc]
     arguments += [str(c["PARENT_PID_FLAG"]), str(parent_pid)]
     arguments += [str(c["TARGET_MS_FLAG"]), str(target_ms)]
     arguments += [str(c["FRAME_MS_FLAG"]), str(frame_ms)]
@@ -67,23 +72,35 @@ def _function_body(source: str, name: str) -> str:
 def test_launcher_source_builds_the_command_line_this_module_runs() -> None:
     source = LAUNCHER.read_text(encoding="utf-8")
     c = LAUNCHER_CONSTANTS
-    assert c["BASE_ARGUMENTS"] == ["-m", "livekit_godot._cli", "runtime", "--port", "0"]
+    assert c["RUNTIME_ARGUMENTS"] == ["runtime", "--port", "0", "--exit-with-stdin"]
+    assert PYTHON_PREFIX == ["-m", "livekit_godot._cli"]
     assert c["READY_PREFIX"] == READY_PREFIX  # the runtime's own constant
     body = _function_body(source, "build_arguments")
-    flags = ("BASE_ARGUMENTS", "PARENT_PID_FLAG", "TARGET_MS_FLAG", "FRAME_MS_FLAG")
+    flags = ("RUNTIME_ARGUMENTS", "PARENT_PID_FLAG", "TARGET_MS_FLAG", "FRAME_MS_FLAG")
     order = [body.index(flag) for flag in flags]
     assert order == sorted(order)
     assert "OS.get_process_id()" in body
     assert "if dev_tokens:" in body
     assert "DEV_TOKENS_FLAG" in body
+    command = _function_body(source, "command_for")
+    assert 'candidate["program"]' in command
+    assert command.index('"prefix"') < command.index("build_arguments()")
     launch = _function_body(source, "_launch")
-    assert "OS.execute_with_pipe(python, build_arguments(), false)" in launch
-    assert "store_line(get_session_key())" in launch  # the key goes on stdin ...
-    assert "get_session_key" not in body  # ... and never on the command line
-    assert "generate_random_bytes" in _function_body(source, "get_session_key")
+    assert "_process.start(command[0], command.slice(1))" in launch
+    assert "write_line(_key)" in launch  # the key goes on stdin ...
+    assert "_key" not in body + command  # ... and never on the command line
+    # A new key per launch: a restarted runtime never accepts the old one.
+    assert launch.index("generate_random_bytes") < launch.index("write_line(_key)")
     # The runtime prefers the environment over stdin: the launcher must clear it first.
     assert gd_constants(SETTINGS)["KEY_ENVIRONMENT"] == KEY_ENV
     assert "OS.unset_environment(LiveKitSettings.KEY_ENVIRONMENT)" in launch
+    # The real process: execute_with_pipe, and stop() asks (closes stdin) before it kills.
+    process = PROCESS.read_text(encoding="utf-8")
+    assert "OS.execute_with_pipe(program, arguments, false)" in _function_body(process, "start")
+    stop = _function_body(process, "stop")
+    assert "_close_pipes()" in stop
+    assert "OS.kill" not in stop
+    assert "STOP_GRACE_MSEC" in stop
 
 
 def _read_lines(stream: object, lines: queue.Queue[str | None]) -> None:
@@ -110,7 +127,7 @@ async def test_runtime_started_like_the_launcher_announces_itself_and_takes_the_
     parent = _spawn([sys.executable, "-c", "import time; time.sleep(120)"])
     key = secrets.token_bytes(24).hex()  # as the launcher: 24 random bytes, hex
     env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
-    command = [sys.executable, *launcher_arguments(parent.pid, 60, dev_tokens=True)]
+    command = [sys.executable, *PYTHON_PREFIX, *launcher_arguments(parent.pid, 60, True)]
     pipe = subprocess.PIPE
     proc = _spawn(command, env=env, stdin=pipe, stdout=pipe, stderr=pipe)
     stdout: queue.Queue[str | None] = queue.Queue()
@@ -158,6 +175,7 @@ async def test_runtime_started_like_the_launcher_announces_itself_and_takes_the_
 
 def test_runtime_parser_accepts_every_launcher_flag() -> None:
     arguments = launcher_arguments(4242, 60, dev_tokens=True, frame_ms=20)
-    parsed = build_parser().parse_args(arguments[2:])  # after "-m livekit_godot._cli"
+    parsed = build_parser().parse_args(arguments)
     got = (parsed.port, parsed.parent_pid, parsed.target_ms, parsed.frame_ms, parsed.dev_tokens)
     assert got == (0, 4242, 60.0, 20, True)
+    assert parsed.exit_with_stdin

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import numpy.typing as npt
-from livekit import rtc
+from livekit import api, rtc
 
 from livekit_godot import tokens
 
@@ -104,3 +105,35 @@ class TwoTalkers:
         await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 10)
         await self.speaker.disconnect()
         await self.quiet.disconnect()
+
+
+class RoomWatcher:
+    """Lists a room's participants through the RoomService API (the server's own view)."""
+
+    def __init__(self, creds: tokens.Credentials, room: str) -> None:
+        self._api = api.LiveKitAPI(tokens.http_url(creds.url), creds.api_key, creds.api_secret)
+        self._room = room
+
+    async def identities(self) -> set[str]:
+        """The identities in the room now."""
+        listed = await self._api.room.list_participants(
+            api.ListParticipantsRequest(room=self._room)
+        )
+        return {p.identity for p in listed.participants}
+
+    async def has(self, identity: str) -> bool:
+        """Whether ``identity`` is in the room now."""
+        return identity in await self.identities()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._api.aclose()
+
+    async def gone_within(self, identity: str, seconds: float) -> float | None:
+        """Seconds until ``identity`` left the room (polled every 50 ms), None if it stayed."""
+        started = time.monotonic()
+        while time.monotonic() - started <= seconds:
+            if not await self.has(identity):
+                return time.monotonic() - started
+            await asyncio.sleep(0.05)
+        return None

@@ -36,23 +36,43 @@ class RuntimeProcess:
             self.proc.kill()
             return self.proc.wait(5)
         finally:
-            if self.proc.stdout:
-                self.proc.stdout.close()
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None and not pipe.closed:
+                    pipe.close()
 
     def log(self) -> str:
         return "\n".join(self.stderr)
 
+    def close_stdin(self) -> None:
+        """Close the runtime's stdin, as the addon's launcher does to ask it to quit."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
 
-def start_runtime(*args: str, key: str | None = None, via_stdin: bool = False) -> RuntimeProcess:
-    """Launch `livekit-godot runtime ARGS` with a fresh session key; wait for its ready line."""
-    exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
-    assert exe, "livekit-godot is not installed next to this Python"
+
+def start_runtime(
+    *args: str,
+    key: str | None = None,
+    via_stdin: bool = False,
+    keep_stdin: bool = False,
+    command: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> RuntimeProcess:
+    """Launch `livekit-godot runtime ARGS` with a fresh session key; wait for its ready line.
+
+    `keep_stdin` leaves stdin open (as the addon's launcher does; close it with
+    `RuntimeProcess.close_stdin`). `command` replaces `livekit-godot runtime` (e.g. a bundled
+    runtime's executable and `runtime`), `env` the inherited environment.
+    """
+    if command is None:
+        exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
+        assert exe, "livekit-godot is not installed next to this Python"
+        command = [exe, "runtime"]
     key = key or secrets.token_urlsafe(24)
-    env = dict(os.environ)
+    env = dict(os.environ) if env is None else dict(env)
     if not via_stdin:
         env["LIVEKIT_GODOT_SESSION_KEY"] = key
     proc = subprocess.Popen(
-        [exe, "runtime", *args],
+        [*command, *args],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -63,7 +83,8 @@ def start_runtime(*args: str, key: str | None = None, via_stdin: bool = False) -
     if via_stdin:
         proc.stdin.write(key + "\n")
         proc.stdin.flush()
-    proc.stdin.close()
+    if not keep_stdin:
+        proc.stdin.close()
     lines: queue.Queue[str | None] = queue.Queue()
     stderr: list[str] = []
 

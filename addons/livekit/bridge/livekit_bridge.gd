@@ -149,6 +149,19 @@ func close() -> void:
 	_state = State.IDLE
 
 
+## Stops using the current runtime because its process is gone: no reconnection to its URL
+## (another process may listen there now). Sticky requests are kept for the next
+## [method open]; [signal lost] is emitted if the bridge was connected.
+func suspend(reason: String) -> void:
+	var was_ready := _state == State.READY
+	if _socket != null and _socket.get_ready_state() == WebSocketPeer.STATE_OPEN:
+		_socket.close(1001, "runtime gone")
+	_drop_socket()
+	_state = State.IDLE
+	if was_ready:
+		lost.emit(1006, reason)
+
+
 ## Polls the socket: reads events and audio, handshakes, reconnects, reports playout.
 func poll() -> void:
 	var now := Time.get_ticks_msec()

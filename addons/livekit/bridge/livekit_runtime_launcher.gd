@@ -3,24 +3,32 @@ class_name LiveKitRuntimeLauncher
 extends RefCounted
 ## Spawn mode (desktop): starts the companion runtime, finds its port, restarts it if it dies.
 ##
-## Runs [code]<python> -m livekit_godot._cli runtime --port 0 --parent-pid <this process>
-## --target-ms <ms> --frame-ms <ms> [--dev-tokens][/code] with [method OS.execute_with_pipe].
-## The session key is generated here ([method Crypto.generate_random_bytes], hex) and written
-## as the first line on the runtime's stdin, never on its command line. The runtime answers
-## with one line on stdout, [code]LIVEKIT_GODOT_RUNTIME {"port": ...}[/code]; its log
-## (stderr) is drained so it never blocks. Platforms without processes (web, mobile) must
-## attach to a runtime by URL instead.
+## Tries the [member candidates] (from [method LiveKitRuntimeLocator.candidates]) in order:
+## one that is missing, cannot be started or exits before its ready line is skipped, and what
+## it printed is kept; when none starts, [signal runtime_failed] says what was tried, each
+## with the tail of its own error output. The command line is the candidate's program and
+## prefix, then [code]runtime --port 0 --exit-with-stdin --parent-pid <this process>
+## --target-ms <ms> --frame-ms <ms> [--dev-tokens][/code]. A fresh session key is generated
+## for every launch ([method Crypto.generate_random_bytes], hex) and written as the first line
+## on the runtime's stdin, never on its command line. The runtime answers with one line on
+## stdout, [code]LIVEKIT_GODOT_RUNTIME {"port": ...}[/code]; its log (stderr) is drained so it
+## never blocks. [method stop] closes the runtime's stdin, so it leaves the room and exits,
+## and kills it only after a grace period ([LiveKitRuntimeProcess]). Platforms without
+## processes (web, mobile) must attach to a runtime by URL instead.
 ## tests/engine/test_launcher_contract.py runs this exact command line against the real runtime.
 
 ## The runtime is listening at [param url] (ws://127.0.0.1:PORT).
 signal runtime_ready(url: String)
-## The runtime exited (or could not be started); a restart follows after a delay.
+## The running runtime exited; a restart follows after a delay.
 signal runtime_exited(reason: String)
+## No candidate could be started; [param reason] lists what was tried (one line). Nothing is
+## retried until [method start] is called again.
+signal runtime_failed(reason: String)
 ## One line of the runtime's log (stderr).
 signal log_line(line: String)
 
-## Arguments before the per-launch ones: the module and the subcommand, any free port.
-const BASE_ARGUMENTS: PackedStringArray = ["-m", "livekit_godot._cli", "runtime", "--port", "0"]
+## The runtime's own arguments (after a candidate's program and prefix), any free port.
+const RUNTIME_ARGUMENTS: PackedStringArray = ["runtime", "--port", "0", "--exit-with-stdin"]
 ## Flag followed by this process id: the runtime exits when Godot is gone.
 const PARENT_PID_FLAG := "--parent-pid"
 ## Flag followed by the playout target in milliseconds.
@@ -39,13 +47,23 @@ const START_TIMEOUT_MSEC := 30000
 const RESTART_FIRST_MSEC := 1000
 ## Longest restart delay, in milliseconds.
 const RESTART_MAX_MSEC := 30000
+## Restarts in a row that fail before the launcher gives up ([signal runtime_failed]).
+const MAX_FAILED_RESTARTS := 5
 ## How often the process is checked, in milliseconds.
-const CHECK_MSEC := 250
+const CHECK_MSEC := 100
 ## Log lines kept for [method get_log].
 const LOG_LINES := 50
+## Lines of a failed candidate's error output quoted in [signal runtime_failed].
+const FAILURE_TAIL_LINES := 3
+## Longest quote of a failed candidate's error output, in characters.
+const FAILURE_TAIL_CHARS := 300
 
-## Python interpreter (a path, or a name found on PATH).
-var python: String = "python3"
+## Makes the process objects of every launcher when set (returns a [LiveKitRuntimeProcess]):
+## tests replace processes with a double, since the web engine cannot start any.
+static var process_factory: Callable = Callable()
+
+## Where to look for a runtime, in order (see [LiveKitRuntimeLocator]); set before [method start].
+var candidates: Array[Dictionary] = []
 ## Pass [constant DEV_TOKENS_FLAG].
 var dev_tokens: bool = false
 ## Playout target in milliseconds.
@@ -54,9 +72,7 @@ var target_ms: int = 60
 var frame_ms: int = 10
 
 var _key: String = ""
-var _pid: int = -1
-var _stdio: FileAccess
-var _stderr: FileAccess
+var _process: LiveKitRuntimeProcess
 var _stdout_text: String = ""
 var _stderr_text: String = ""
 var _url: String = ""
@@ -66,12 +82,15 @@ var _restart_at: int = -1
 var _failures: int = 0
 var _log: PackedStringArray = []
 var _running: bool = false
+var _index: int = 0
+var _current: int = -1
+var _chosen: int = -1
+var _tried: PackedStringArray = []
+var _attempt_log: PackedStringArray = []
 
 
-## Returns the session key shared with the runtime (generated once per launcher).
+## Returns the session key of the current launch (a new one per launch).
 func get_session_key() -> String:
-	if _key.is_empty():
-		_key = Crypto.new().generate_random_bytes(KEY_BYTES).hex_encode()
 	return _key
 
 
@@ -82,7 +101,17 @@ func get_url() -> String:
 
 ## Returns the runtime's process id, or -1.
 func get_pid() -> int:
-	return _pid
+	return _process.get_pid() if _process != null else -1
+
+
+## Returns true between [method start] and [method stop], unless every candidate failed.
+func is_running() -> bool:
+	return _running
+
+
+## Returns the candidate that started (a [member candidates] entry), or an empty Dictionary.
+func get_chosen() -> Dictionary:
+	return candidates[_chosen] if _chosen >= 0 and _chosen < candidates.size() else {}
 
 
 ## Returns the last lines of the runtime's log.
@@ -90,9 +119,9 @@ func get_log() -> PackedStringArray:
 	return _log
 
 
-## Returns the runtime's arguments (after the interpreter) for this process.
+## Returns the runtime's arguments (after a candidate's program and prefix) for this process.
 func build_arguments() -> PackedStringArray:
-	var arguments := BASE_ARGUMENTS.duplicate()
+	var arguments := RUNTIME_ARGUMENTS.duplicate()
 	arguments.append_array([PARENT_PID_FLAG, str(OS.get_process_id())])
 	arguments.append_array([TARGET_MS_FLAG, str(target_ms)])
 	arguments.append_array([FRAME_MS_FLAG, str(frame_ms)])
@@ -101,10 +130,30 @@ func build_arguments() -> PackedStringArray:
 	return arguments
 
 
-## Starts the runtime (and keeps restarting it until [method stop]).
+## Returns the whole command line (program first) that [param candidate] runs.
+func command_for(candidate: Dictionary) -> PackedStringArray:
+	var command := PackedStringArray([str(candidate["program"])])
+	command.append_array(candidate["prefix"] as PackedStringArray)
+	command.append_array(build_arguments())
+	return command
+
+
+## Returns a new process object (from [member process_factory] when it is set).
+func new_process() -> LiveKitRuntimeProcess:
+	if process_factory.is_valid():
+		return process_factory.call()
+	return LiveKitRuntimeProcess.new()
+
+
+## Starts the runtime from the first candidate that works (and keeps restarting it until
+## [method stop]). Returns [constant OK], or [constant ERR_CANT_FORK] if none could start.
 func start() -> Error:
 	_running = true
-	return _launch()
+	_chosen = -1
+	_index = 0
+	_tried = PackedStringArray()
+	_failures = 0
+	return _launch_next()
 
 
 ## Reads the runtime's output, notices when it died and restarts it; call every frame.
@@ -112,57 +161,92 @@ func poll() -> void:
 	if not _running:
 		return
 	var now := Time.get_ticks_msec()
-	if _pid < 0:
+	if _process == null:
 		if _restart_at >= 0 and now >= _restart_at:
-			_launch()
+			_restart_at = -1
+			if _launch(_chosen) != OK:
+				_failures += 1
+				_schedule_restart()
+				runtime_exited.emit(_tried[-1])
+				if _failures > MAX_FAILED_RESTARTS:
+					_running = false
+					runtime_failed.emit("the LiveKit runtime cannot be restarted: " + _tried[-1])
 		return
 	_read_output()
 	if _url.is_empty() and now - _started_at > START_TIMEOUT_MSEC:
-		_exited("the runtime printed no ready line in time")
+		_gone("printed no ready line within %d s" % (START_TIMEOUT_MSEC / 1000))
 		return
 	if now >= _next_check:
 		_next_check = now + CHECK_MSEC
-		if not OS.is_process_running(_pid):
+		if not _process.is_running():
 			_read_output()
-			_exited("the runtime exited (code %d)" % OS.get_process_exit_code(_pid))
+			_gone("exited with code %d" % _process.get_exit_code())
 
 
-## Stops the runtime and does not restart it.
+## Stops the runtime (it leaves the room, then exits) and does not restart it.
 func stop() -> void:
 	_running = false
 	_restart_at = -1
-	_kill()
+	if _process != null:
+		_process.stop()
+	_process = null
+	_url = ""
 
 
-func _launch() -> Error:
-	_restart_at = -1
+## Launches candidates from [member _index] on until one starts; reports when none does.
+func _launch_next() -> Error:
+	while _index < candidates.size():
+		var candidate := candidates[_index]
+		var missing: String = candidate["missing"]
+		if not missing.is_empty():
+			_tried.append("%s: %s" % [candidate["source"], missing])
+			_index += 1
+			continue
+		if _launch(_index) == OK:
+			return OK
+		_index += 1
+	_running = false
+	var reason := "no LiveKit runtime could be started; tried " + "; ".join(_tried)
+	if candidates.is_empty():
+		reason = "no LiveKit runtime is configured: set livekit/runtime/url or livekit/runtime/path"
+	_add_log(reason)
+	runtime_failed.emit(reason)
+	return ERR_CANT_FORK
+
+
+func _launch(index: int) -> Error:
+	var candidate := candidates[index]
+	var command := command_for(candidate)
+	_current = index
 	_url = ""
 	_stdout_text = ""
 	_stderr_text = ""
+	_attempt_log = PackedStringArray()
 	# The runtime prefers this variable over stdin: make sure it cannot inherit a stale one.
 	OS.unset_environment(LiveKitSettings.KEY_ENVIRONMENT)
-	var info := OS.execute_with_pipe(python, build_arguments(), false)
-	if info.is_empty():
-		_exited("could not start %s (is livekit-godot installed for it?)" % python)
+	_process = new_process()
+	if _process.start(command[0], command.slice(1)) != OK:
+		_process = null
+		_tried.append("%s: %s could not be started" % [candidate["source"], command[0]])
 		return ERR_CANT_FORK
-	_pid = info["pid"]
-	_stdio = info["stdio"]
-	_stderr = info["stderr"]
+	_key = Crypto.new().generate_random_bytes(KEY_BYTES).hex_encode()
 	_started_at = Time.get_ticks_msec()
 	_next_check = _started_at + CHECK_MSEC
-	_stdio.store_line(get_session_key())
-	_stdio.flush()
+	_process.write_line(_key)
 	return OK
 
 
 func _read_output() -> void:
-	_stdout_text += _read_available(_stdio)
-	_stderr_text += _read_available(_stderr)
+	_stdout_text += _process.read_stdout()
+	_stderr_text += _process.read_stderr()
 	var newline := _stderr_text.find("\n")
 	while newline >= 0:
-		_add_log(_stderr_text.left(newline))
+		var line := _stderr_text.left(newline).strip_edges(false, true)
 		_stderr_text = _stderr_text.substr(newline + 1)
 		newline = _stderr_text.find("\n")
+		_add_log(line)
+		if not line.is_empty():
+			_attempt_log.append(line)
 	if not _url.is_empty():
 		_stdout_text = ""
 		return
@@ -179,35 +263,47 @@ func _read_output() -> void:
 func _on_ready_line(payload: String) -> void:
 	var parsed: Variant = JSON.parse_string(payload)
 	if typeof(parsed) != TYPE_DICTIONARY or not (parsed as Dictionary).has("port"):
-		_exited("unreadable ready line: %s" % payload)
+		_gone("printed an unreadable ready line: %s" % payload)
 		return
 	var port := int((parsed as Dictionary)["port"])
 	_url = "ws://127.0.0.1:%d" % port
+	_chosen = _current
 	_failures = 0
 	runtime_ready.emit(_url)
 
 
-func _exited(reason: String) -> void:
+## The current process ended (or is given up on) with [param what] happening to it.
+func _gone(what: String) -> void:
+	var candidate := candidates[_current]
+	var said := _tail(_attempt_log)
+	if not _stderr_text.strip_edges().is_empty():
+		said = _tail(_attempt_log + PackedStringArray([_stderr_text.strip_edges()]))
+	_process.kill()
+	_process = null
+	_url = ""
+	var reason := "%s: %s %s" % [candidate["source"], candidate["program"], what]
+	if not said.is_empty():
+		reason += ": " + said
 	_add_log(reason)
-	_kill()
-	_failures += 1
+	if _chosen >= 0:
+		# A runtime that worked died (or its restart did): restart it, with backoff.
+		_failures += 1
+		runtime_exited.emit(reason)
+		if _failures > MAX_FAILED_RESTARTS:
+			_running = false
+			runtime_failed.emit("the LiveKit runtime keeps exiting; last: " + reason)
+			return
+		_schedule_restart()
+		return
+	_tried.append(reason)
+	_index += 1
+	_launch_next()
+
+
+func _schedule_restart() -> void:
 	if _running:
 		var delay := mini(RESTART_MAX_MSEC, RESTART_FIRST_MSEC << mini(_failures - 1, 8))
 		_restart_at = Time.get_ticks_msec() + delay
-	runtime_exited.emit(reason)
-
-
-func _kill() -> void:
-	if _pid >= 0 and OS.is_process_running(_pid):
-		OS.kill(_pid)
-	_pid = -1
-	_url = ""
-	if _stdio != null:
-		_stdio.close()
-	if _stderr != null:
-		_stderr.close()
-	_stdio = null
-	_stderr = null
 
 
 func _add_log(line: String) -> void:
@@ -219,10 +315,8 @@ func _add_log(line: String) -> void:
 	log_line.emit(line)
 
 
-static func _read_available(pipe: FileAccess) -> String:
-	if pipe == null:
-		return ""
-	var length := pipe.get_length()
-	if length <= 0:
-		return ""
-	return pipe.get_buffer(length).get_string_from_utf8()
+static func _tail(lines: PackedStringArray) -> String:
+	var tail := " | ".join(lines.slice(maxi(0, lines.size() - FAILURE_TAIL_LINES)))
+	if tail.length() > FAILURE_TAIL_CHARS:
+		tail = "..." + tail.right(FAILURE_TAIL_CHARS)
+	return tail

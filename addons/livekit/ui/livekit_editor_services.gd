@@ -5,9 +5,10 @@ extends Node
 ##
 ## Speaks the "Editor services" part of docs/bridge-protocol.md through [LiveKitBridge] (a
 ## subclass that also surfaces the [code]profiles[/code], [code]token_minted[/code] and
-## [code]dashboard[/code] events the bridge itself does not know). It spawns
-## [code]python -m livekit_godot._cli runtime ... --editor[/code] with
-## [LiveKitRuntimeLauncher] on the first request, or attaches to [member runtime_url].
+## [code]dashboard[/code] events the bridge itself does not know). It spawns an editor-mode
+## runtime ([code]runtime ... --editor[/code], found like the game's, see
+## [LiveKitRuntimeLocator]) with [LiveKitRuntimeLauncher] on the first request, or attaches
+## to [member runtime_url].
 ## Everything arrives as one kind of value, an event Dictionary for
 ## [method LiveKitDock.apply_event]: the runtime's events as they are, [code]result[/code]
 ## answers with the request's [code]kind[/code] added, [code]error[/code] events, and
@@ -97,11 +98,12 @@ func start() -> Error:
 		_status("this platform cannot start the LiveKit runtime: set livekit/runtime/url", false)
 		return ERR_UNAVAILABLE
 	_launcher = ServicesLauncher.new()
-	_launcher.python = str(LiveKitSettings.get_value(LiveKitSettings.PYTHON))
+	_launcher.candidates = LiveKitRuntimeLocator.candidates()
 	_launcher.runtime_ready.connect(_on_runtime_ready)
-	_launcher.runtime_exited.connect(func(reason: String) -> void: _status(reason, false))
+	_launcher.runtime_exited.connect(_on_runtime_exited)
+	_launcher.runtime_failed.connect(_on_runtime_failed)
 	_started = true
-	_status("starting the editor runtime (%s)" % _launcher.python, false)
+	_status("starting the editor runtime", false)
 	return _launcher.start()
 
 
@@ -121,7 +123,19 @@ func is_ready() -> bool:
 
 
 func _on_runtime_ready(url: String) -> void:
+	var chosen := _launcher.get_chosen()
+	_status("editor runtime started (%s: %s)" % [chosen["source"], chosen["program"]], false)
 	_link.open(url, _launcher.get_session_key())
+
+
+func _on_runtime_exited(reason: String) -> void:
+	_link.suspend(reason)  # its port may belong to another process now
+	_status(reason, false)
+
+
+func _on_runtime_failed(reason: String) -> void:
+	_status(reason, false)
+	_started = false  # the next request tries again
 
 
 func _on_welcomed(_info: Dictionary) -> void:

@@ -85,11 +85,16 @@ func _check_launcher() -> void:
 	launcher.dev_tokens = true
 	var args := launcher.build_arguments()
 	print("LAUNCHER_ARGS=%s" % " ".join(args))
-	var key := launcher.get_session_key()
-	_check("launcher_key", key.length() == 48 and not args.has(key), str(key.length()))
-	var exits: Array[String] = []
-	launcher.runtime_exited.connect(func(reason: String) -> void: exits.append(reason))
-	_check("launcher_start_fails_on_web", launcher.start() != OK and exits.size() == 1, str(exits))
+	launcher.candidates = LiveKitRuntimeLocator.candidates()
+	var failures: Array[String] = []
+	launcher.runtime_failed.connect(func(reason: String) -> void: failures.append(reason))
+	var started := launcher.start()
+	_check(
+		"launcher_start_fails_on_web",
+		started != OK and failures.size() == 1 and not launcher.is_running(),
+		str(failures)
+	)
+	_check("launcher_no_key_without_launch", launcher.get_session_key().is_empty(), "")
 	launcher.stop()
 
 
