@@ -331,6 +331,26 @@ def _cmd_runtime(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ._init_project import InitOptions, init_project
+
+    options = InitOptions(
+        project=Path(args.project_dir),
+        link=args.link,
+        force=args.force,
+        runtime=Path(args.runtime) if args.runtime else None,
+        python=args.python,
+    )
+    init_project(
+        options,
+        say=lambda line: print(line, flush=True),
+        warn=lambda line: print(f"livekit-godot: warning: {line}", file=sys.stderr, flush=True),
+    )
+    return EXIT_OK
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -421,6 +441,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     runtime.set_defaults(func=_cmd_runtime)
+
+    init = sub.add_parser(
+        "init",
+        help="add voice to a Godot 4 project: install the addon, enable it, turn input on",
+    )
+    init.add_argument("project_dir", metavar="PROJECT_DIR", help="folder holding project.godot")
+    init.add_argument(
+        "--link", action="store_true", help="link addons/livekit to the addon source (no copy)"
+    )
+    init.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a foreign addons/livekit (moved to addons/livekit.backup-<time>/)",
+    )
+    init.add_argument(
+        "--runtime", metavar="DIR", help="self-contained runtime folder to bundle into the addon"
+    )
+    init.add_argument(
+        "--python", metavar="PATH", help="interpreter for spawn mode (default: this one)"
+    )
+    init.set_defaults(func=_cmd_init)
 
     token = sub.add_parser("token", help="mint, inspect or verify access tokens")
     tsub = token.add_subparsers(dest="token_command", required=True, parser_class=_Parser)

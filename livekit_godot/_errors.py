@@ -4,6 +4,7 @@ The tree::
 
     LiveKitGodotError                 base; `retryable` says whether trying again can help
     ├── ConfigError                   bad option, profile or environment value
+    │   └── ProjectError              a folder is not a Godot 4 project init can change
     ├── TokenError                    a token could not be minted, parsed or trusted
     │   ├── TokenInputError           a field given to mint() is invalid
     │   ├── MalformedTokenError       not a JWT at all
@@ -13,6 +14,7 @@ The tree::
     │   └── TokenNotYetValidError     before its `nbf`
     ├── ServerError                   the local LiveKit server could not be built or run
     │   └── ToolMissingError          a program the build needs (Go) is not installed
+    ├── InstallError                  init could not write into a project
     ├── BridgeError                   a bridge message broke the protocol (runtime)
     └── ConnectError                  joining a room failed (runtime)
 
@@ -39,6 +41,11 @@ class LiveKitGodotError(Exception):
 
 class ConfigError(LiveKitGodotError):
     """A configuration value (option, environment variable, profile) is invalid or missing."""
+
+
+class ProjectError(ConfigError):
+    """A folder given to `init` is not a Godot 4 project, or holds something init must not
+    replace (a foreign `addons/livekit` without `--force`)."""
 
 
 class TokenError(LiveKitGodotError):
@@ -79,6 +86,10 @@ class ToolMissingError(ServerError):
     """A program needed to build the server is not installed."""
 
 
+class InstallError(LiveKitGodotError):
+    """`init` could not write the addon, the runtime or a setting into a project."""
+
+
 class BridgeError(LiveKitGodotError):
     """A bridge message violated the protocol or its limits."""
 
@@ -93,9 +104,11 @@ __all__ = [
     "BridgeError",
     "ConfigError",
     "ConnectError",
+    "InstallError",
     "InvalidSignatureError",
     "LiveKitGodotError",
     "MalformedTokenError",
+    "ProjectError",
     "ServerError",
     "TokenError",
     "TokenExpiredError",
