@@ -2,15 +2,19 @@ extends Node3D
 ## LiveKit spatial voice demo: VR when an OpenXR headset is there, else a desktop camera.
 ##
 ## The LiveKitClient is a child of whichever camera is active, so the listener pose follows
-## the head. Every participant gets a ParticipantAudio on a circle around the origin with a
-## marker (sphere and name) that grows while they speak. Connect with a token from
-## `livekit-godot dev`, or leave the token empty to use a development token (the runtime the
-## editor spawns mints one in debug builds). Arrow keys turn and move the desktop camera;
+## the head. Run from the editor with `scripts/dev` (or `livekit-godot dev`) running, it joins
+## `dev-room` on ws://127.0.0.1:7880 by itself (the client's development auto-connect, with a
+## token the runtime the editor spawns mints in debug builds) as a random `player-NNN`. Every
+## participant gets a ParticipantAudio that follows the pose they share (starting on a circle
+## around the origin), with a marker (sphere and name) that grows while they speak. Connect
+## also takes a token from `livekit-godot dev`. Arrow keys turn and move the desktop camera;
 ## hold T to talk when push-to-talk is on.
 ## [br][br]
-## With the user argument [code]--demo-self-test[/code] (tests/engine runs the demo in the real
-## engine) it connects with [code]--url=[/code] and [code]--token=[/code] by itself and prints
-## [code]ENGINE_TEST PASS[/code] once a participant's marker is shown.
+## Test hooks (tests/engine runs the demo in the real engine): [code]--demo-server=URL[/code]
+## points the auto-connect at another server; [code]--demo-report[/code] prints what a player
+## would see (markers, status, how far the voices moved) and [code]ENGINE_TEST PASS[/code];
+## [code]--demo-self-test[/code] instead connects with [code]--url=[/code] and
+## [code]--token=[/code] and passes once a participant's marker is shown.
 
 ## Distance of the participants' circle from the origin, in metres.
 const CIRCLE_RADIUS := 3.0
@@ -24,10 +28,16 @@ const MOVE_SPEED := 2.0
 const SPEAKING_COLOR := Color(0.2, 0.8, 0.4)
 ## Marker colour otherwise.
 const QUIET_COLOR := Color(0.5, 0.6, 0.9)
+## How long [code]--demo-report[/code] watches the voices move, in milliseconds.
+const REPORT_WATCH_MSEC := 4000
 
 var _markers: Dictionary[String, MeshInstance3D] = {}
 var _frames: int = 0
 var _self_test: bool = false
+var _report_started: int = -1
+var _reported: bool = false
+var _first_positions: Dictionary[String, Vector3] = {}
+var _last_poses: Dictionary[String, Vector3] = {}
 
 @onready var _client: LiveKitClient = $DesktopCamera/LiveKitClient
 @onready var _desktop_camera: Camera3D = $DesktopCamera
@@ -45,6 +55,13 @@ var _self_test: bool = false
 func _ready() -> void:
 	_use_xr_if_available()
 	_identity.text = "player-%d" % (randi() % 1000)
+	_client.participant_name = _identity.text  # the auto-connect's identity
+	var server := LiveKitSettings.user_arg("--demo-server=")
+	if not server.is_empty():
+		_client.server_url = server
+		_url.text = server
+	if OS.get_cmdline_user_args().has("--demo-self-test"):
+		_client.dev_auto_connect = false  # it presses Connect itself
 	_client.room_connected.connect(_on_room_connected)
 	_client.room_disconnected.connect(_on_room_disconnected)
 	_client.connection_failed.connect(_on_connection_failed)
@@ -53,10 +70,18 @@ func _ready() -> void:
 	_client.participant_joined.connect(_on_participant_joined)
 	_client.participant_left.connect(_on_participant_left)
 	_client.active_speakers_changed.connect(_on_active_speakers_changed)
+	_client.participant_pose_updated.connect(
+		func(identity: String, where: Vector3, _forward: Vector3) -> void:
+			_last_poses[identity] = where
+	)
 	_connect_button.pressed.connect(_on_connect_pressed)
 	_mute.toggled.connect(_client.set_microphone_muted)
 	_push_to_talk.toggled.connect(func(on: bool) -> void: _client.push_to_talk = on)
-	_set_status("Not connected")
+	if _client.dev_auto_connect:
+		_set_status("Joining %s as %s..." % [_client.room_name, _client.participant_name])
+		_connect_button.text = "Disconnect"
+	else:
+		_set_status("Not connected")
 
 
 func _process(delta: float) -> void:
@@ -68,11 +93,38 @@ func _process(delta: float) -> void:
 		print("DEMO_MARKERS=%s" % ",".join(_markers.keys()))
 		print("DEMO_STATUS=%s" % _status.text)
 		print("ENGINE_TEST PASS")
+	_report()
 	if _desktop_camera.current:
 		var turn := Input.get_axis("ui_right", "ui_left")
 		var walk := Input.get_axis("ui_down", "ui_up")
 		_desktop_camera.rotate_y(turn * TURN_SPEED * delta)
 		_desktop_camera.position += -_desktop_camera.basis.z * walk * MOVE_SPEED * delta
+
+
+func _report() -> void:
+	if _reported or not OS.get_cmdline_user_args().has("--demo-report"):
+		return
+	if _report_started < 0:
+		if _markers.size() < 3 or _last_poses.size() < _markers.size():
+			return  # wait until every voice has followed a shared pose once
+		_report_started = Time.get_ticks_msec()
+		for identity: String in _markers:
+			_first_positions[identity] = _client.get_participant_audio(identity).global_position
+		return
+	if Time.get_ticks_msec() - _report_started < REPORT_WATCH_MSEC:
+		return
+	_reported = true
+	print("DEMO_MARKERS=%s" % ",".join(_markers.keys()))
+	print("DEMO_STATUS=%s" % _status.text)
+	for identity: String in _first_positions:
+		var voice := _client.get_participant_audio(identity)
+		if voice == null:
+			print("DEMO_MOVED %s gone" % identity)
+			continue
+		var moved := voice.global_position.distance_to(_first_positions[identity])
+		var off := voice.global_position.distance_to(_last_poses[identity])
+		print("DEMO_MOVED %s %.2f %.3f" % [identity, moved, off])
+	print("ENGINE_TEST PASS")
 
 
 func _start_self_test() -> void:
@@ -121,6 +173,7 @@ func _on_connection_failed(reason: String) -> void:
 
 func _on_participant_joined(identity: String) -> void:
 	var voice := _client.create_participant_audio(identity)
+	voice.follow_remote_pose = true  # moves to where the participant says it is
 	var angle := TAU * _markers.size() / 8.0
 	voice.set_spatial_position(
 		Vector3(sin(angle) * CIRCLE_RADIUS, EAR_HEIGHT, -cos(angle) * CIRCLE_RADIUS)

@@ -1,0 +1,70 @@
+"""The demo's first run: Play, and you are in `dev-room` with the bots walking around you.
+
+What `scripts/dev` + Play in the editor does, in the real engine: the demo project as it is in
+the repository (no setting changed), a runtime started as the editor's debug run starts it
+(`--dev-tokens`), three real demo bots (`livekit-godot bots`' code) talking and walking in
+`dev-room`. The web engine cannot spawn the runtime, so it attaches to it; and the web
+template is a release build, so the debug run's auto-connect is switched on with the user
+argument the addon provides for that (`--livekit-dev-auto-connect`). `--demo-server` points
+the demo's default `ws://127.0.0.1:7880` at the test's server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from livekit_godot import tokens
+from livekit_godot.runtime._bots import run_bots
+from support.runtime import RuntimeProcess, start_runtime
+from tests.engine.harness import GodotWebEngine
+from tests.engine.room_support import runtime_args
+
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(240)]
+
+DEMO_PROJECT = Path(__file__).resolve().parents[2] / "demo_project"
+BOTS = 3
+
+
+@pytest.fixture
+def editor_debug_runtime(loopback_only: None) -> Iterator[RuntimeProcess]:
+    """A runtime as the editor's debug run spawns it: it mints development tokens."""
+    process = start_runtime("--idle-exit", "0", "--dev-tokens")
+    yield process
+    process.stop()
+
+
+async def test_play_joins_the_dev_room_by_itself_and_the_voices_follow_the_walking_bots(
+    godot_engine: GodotWebEngine,
+    dev_credentials: tokens.Credentials,
+    editor_debug_runtime: RuntimeProcess,
+) -> None:
+    stop = asyncio.Event()
+    bots = asyncio.create_task(run_bots(dev_credentials, "dev-room", BOTS, stop=stop, log=print))
+    args = [
+        *runtime_args(editor_debug_runtime),
+        "--livekit-dev-auto-connect",
+        f"--demo-server={dev_credentials.url}",
+        "--demo-report",
+    ]
+    try:
+        result = await godot_engine.run_async(DEMO_PROJECT, user_args=args, timeout=150)
+    finally:
+        stop.set()
+        await asyncio.wait_for(bots, 30)
+    print(result.describe(tail=20))
+    result.check()
+    status = result.value("DEMO_STATUS")
+    assert status.startswith("In room as player-"), status  # nobody pressed Connect
+    markers = result.value("DEMO_MARKERS").split(",")
+    assert len(markers) == BOTS, markers
+    records = result.records("DEMO_MOVED")
+    moved = {name: float(metres) for name, metres, _ in records}
+    off = {name: float(metres) for name, _, metres in records}
+    print(f"metres each voice moved in 4 s: {moved}; metres from its last shared pose: {off}")
+    # The bots walk circles of 1-2 m at 0.2-0.7 m/s; each voice is where its bot last said.
+    assert all(0.3 < metres < 4.0 for metres in moved.values()), moved
+    assert all(metres < 0.01 for metres in off.values()), off
