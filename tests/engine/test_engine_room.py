@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,11 +19,11 @@ from livekit import rtc
 from livekit_godot import tokens
 from livekit_godot.runtime._presence import POSE_TOPIC, Pose, decode_pose
 from support.audio import dominant_frequency, rms_db
-from support.rooms import RATE, RoomWatcher, collect, join, publish_tone, wait_for_audio_track
+from support.rooms import RATE, RoomWatcher, collect, join, wait_for_audio_track
 from support.runtime import RuntimeProcess, start_runtime
+from tests.engine.basic_example import check_basic_example, run_basic_example, tone_bot
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.room_support import (
-    captured_audio,
     doubles,
     engine_alive,
     runtime_args,
@@ -46,22 +46,6 @@ def runtime(loopback_only: None) -> Iterator[RuntimeProcess]:
     process.stop()
 
 
-@contextlib.asynccontextmanager
-async def tone_bot(
-    creds: tokens.Credentials, identity: str, room: str, freq: float
-) -> AsyncIterator[rtc.Room]:
-    """A real SDK participant publishing a tone until the block ends (then it leaves)."""
-    bot = await join(creds, identity, room)
-    stop = asyncio.Event()
-    pusher = asyncio.create_task(publish_tone(bot, freq, 0.3, stop))
-    try:
-        yield bot
-    finally:
-        stop.set()
-        await asyncio.wait_for(pusher, 10)
-        await bot.disconnect()
-
-
 def _start_engine(
     engine: GodotWebEngine, project: str, args: list[str]
 ) -> asyncio.Task[EngineResult]:
@@ -73,77 +57,8 @@ def _start_engine(
 async def test_readme_basic_example_plays_a_participant_in_3d(
     godot_engine: GodotWebEngine, dev_credentials: tokens.Credentials, runtime: RuntimeProcess
 ) -> None:
-    room = "engine-basic"
-    token = tokens.mint(dev_credentials, identity="godot-basic", room=room)
-    args = [*runtime_args(runtime), f"--url={dev_credentials.url}", f"--token={token}"]
-    watcher = RoomWatcher(dev_credentials, room)
-    engine = _start_engine(godot_engine, "basic_example", args)
-    try:
-        await until(lambda: watcher.has("godot-basic"), engine, 60, "Godot in the room")
-        async with tone_bot(dev_credentials, "bot-basic", room, 440.0) as bot:
-            measured = asyncio.Event()
-            bot.on(
-                "data_received",
-                lambda packet: measured.set() if packet.topic == "engine-test" else None,
-            )
-            await until(measured.is_set, engine, 60, "Godot's measurement")
-        result = (await engine).check()
-    finally:
-        await watcher.aclose()
-        if not engine.done():
-            engine.cancel()
-    values = result.values()
-    print(result.describe(tail=60))
-    assert values["ROOM_CONNECTED"] == "godot-basic"
-    assert "Connected to LiveKit room!" in result.lines  # the README's own handler ran
-    assert values["PARTICIPANT_JOINED"] == "bot-basic"
-    assert values["NODE_IS_PLAYER3D"] == "true"
-    assert values["NODE_STREAM"] == "AudioStreamGenerator"
-    assert values["NODE_GLOBAL_POSITION"] == "(5.0, 0.0, 0.0)"
-    assert values["NODE_CONTAINER_TOP_LEVEL"] == "true"
-    assert values["CLIENT_PARENT"] == "XRCamera3D"
-    mix_rate = int(values["MIX_RATE"])
-    seconds = int(values["MEASURE_MSEC"]) / 1000
-    consumed = int(values["CONSUMED_FRAMES"])
-    mixed = int(values["MIXED_FRAMES"])
-    # Played at the engine's own pace: the generator fed the mixer for nearly every frame it
-    # mixed (the rest is underruns, checked below to follow late deliveries). Against the
-    # wall clock the pace varies: a starved browser audio thread mixed 77% of real time in
-    # one loaded CI run (printed below).
-    assert mixed > 0.5 * mix_rate * seconds, f"the engine mixed only {mixed} frames"
-    assert 0.9 * mixed <= consumed <= 1.02 * mixed, (consumed, mixed)
-    assert int(values["DROPPED_FRAMES"]) == 0
-    assert int(values["BAD_MESSAGES"]) == 0
-    assert int(values["UNROUTED_FRAMES"]) == 0
-    underruns = int(values["UNDERRUNS_IN_WINDOW"])
-    late = int(values["LATE_DELIVERIES"])
-    print(
-        f"underruns in {seconds:.1f} s after the first fill: {underruns} "
-        f"(skips {values['SKIPS_IN_WINDOW']}); audio arriving late (> 60 ms pause): {late}, "
-        f"longest pause {values['LONGEST_AUDIO_MESSAGE_GAP_MSEC']} ms; buffered median "
-        f"{int(values['BUFFERED_FRAMES_MEDIAN']) * 1000 / mix_rate:.0f} ms, "
-        f"max {int(values['BUFFERED_FRAMES_MAX']) * 1000 / mix_rate:.0f} ms; "
-        f"fps {values['FPS']}, longest frame {values['LONGEST_FRAME_MSEC']} ms, "
-        f"audio output latency {values['OUTPUT_LATENCY_MS']} ms; "
-        f"runtime {values.get('RUNTIME_STATS', '?')}; engine mixed {mixed} frames in "
-        f"{seconds:.1f} s ({mixed / (mix_rate * seconds):.0%} of real time), consumed {consumed}"
-    )
-    # On a quiet machine there are none. Under CPU load (other test sessions share these two
-    # cores) LiveKit or the runtime deliver late and the audio runs out: every underrun must
-    # follow a late delivery, i.e. none is Godot failing to play audio it already had.
-    assert underruns <= late, "an underrun while audio was arriving on time"
-    # What Godot played (its Master bus, where the ParticipantAudio plays) is the bot's tone.
-    played = captured_audio(result)
-    assert len(played) >= 0.8 * mix_rate
-    mono = played.mean(axis=1)
-    freq = dominant_frequency(mono, mix_rate)
-    print(f"Godot played {freq:.2f} Hz at {rms_db(mono):.1f} dBFS")
-    assert abs(freq - 440.0) <= 2.0
-    assert rms_db(mono) > -40.0
-    left, right = played[:, 0], played[:, 1]
-    assert rms_db(right) > rms_db(left) + 3.0, "a voice 5 m to the right is louder on the right"
-    assert values["PARTICIPANT_LEFT"] == "bot-basic"
-    assert "NODE_FREED_AFTER_MSEC" in values
+    result = await run_basic_example(godot_engine, dev_credentials, runtime, "engine-basic")
+    check_basic_example(result)
 
 
 async def _race(coro: Awaitable[T], engine: asyncio.Task[EngineResult], wait: float) -> T:
