@@ -264,7 +264,9 @@ def default_project_godot(main_scene: str, name: str = "LiveKit engine test") ->
 def collect_dir(root: Path, prefix: str = "res://") -> dict[str, bytes]:
     """Read every packable file under ``root`` as ``prefix + relative path`` -> bytes.
 
-    Editor products and caches (``.import`` files, ``.godot/``, ``__pycache__``) are skipped.
+    Editor products and caches (``.import`` files, ``.godot/``, ``__pycache__``) are skipped,
+    and so is an addon's bundled runtime (``res://addons/livekit/bin/``): it cannot run in the
+    web engine, and it is large.
     """
     files: dict[str, bytes] = {}
     if not root.is_dir():
@@ -275,7 +277,9 @@ def collect_dir(root: Path, prefix: str = "res://") -> dict[str, bytes]:
             continue
         if path.name.endswith(_SKIPPED_SUFFIXES):
             continue
-        files[prefix + relative.as_posix()] = path.read_bytes()
+        name = prefix + relative.as_posix()
+        if not name.startswith(ADDON_BIN):
+            files[name] = path.read_bytes()
     return files
 
 
@@ -303,9 +307,7 @@ def project_files(
     """
     assembled: dict[str, bytes] = {}
     if addon_dir is not None:
-        addon = collect_dir(addon_dir, "res://addons/livekit/")
-        # A bundled runtime (bin/) cannot run in the web engine, and is large: leave it out.
-        assembled.update({p: d for p, d in addon.items() if not p.startswith(ADDON_BIN)})
+        assembled.update(collect_dir(addon_dir, "res://addons/livekit/"))
     if project_dir is not None:
         for path, data in collect_dir(project_dir).items():
             if path in assembled:

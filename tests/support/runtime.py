@@ -56,12 +56,13 @@ def start_runtime(
     keep_stdin: bool = False,
     command: list[str] | None = None,
     env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> RuntimeProcess:
     """Launch `livekit-godot runtime ARGS` with a fresh session key; wait for its ready line.
 
     `keep_stdin` leaves stdin open (as the addon's launcher does; close it with
     `RuntimeProcess.close_stdin`). `command` replaces `livekit-godot runtime` (e.g. a bundled
-    runtime's executable and `runtime`), `env` the inherited environment.
+    runtime's executable and `runtime`), `env` the inherited environment, `cwd` the folder.
     """
     if command is None:
         exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
@@ -74,6 +75,7 @@ def start_runtime(
     proc = subprocess.Popen(
         [*command, *args],
         env=env,
+        cwd=cwd,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -37,6 +37,10 @@ const TARGET_MS_FLAG := "--target-ms"
 const FRAME_MS_FLAG := "--frame-ms"
 ## Flag that lets the runtime mint development tokens (debug builds run from the editor only).
 const DEV_TOKENS_FLAG := "--dev-tokens"
+## Owner, group and others may execute (added by [method make_executable]).
+const EXECUTE_BITS := (
+	FileAccess.UNIX_EXECUTE_OWNER | FileAccess.UNIX_EXECUTE_GROUP | FileAccess.UNIX_EXECUTE_OTHER
+)
 ## Start of the one line the runtime prints on stdout when it listens.
 const READY_PREFIX := "LIVEKIT_GODOT_RUNTIME "
 ## Bytes of randomness in a session key (hex-encoded, so twice as many characters).
@@ -138,6 +142,17 @@ func command_for(candidate: Dictionary) -> PackedStringArray:
 	return command
 
 
+## Gives [param path] its execute permission if it lacks it (Linux, macOS): unpacking a zip
+## or Godot's own export copy of a folder can drop it. Returns false if it could not.
+static func make_executable(path: String) -> bool:
+	if OS.get_name() == "Windows" or not FileAccess.file_exists(path):
+		return true
+	var mode: int = FileAccess.get_unix_permissions(path)
+	if (mode & EXECUTE_BITS) == EXECUTE_BITS:
+		return true
+	return FileAccess.set_unix_permissions(path, mode | EXECUTE_BITS) == OK
+
+
 ## Returns a new process object (from [member process_factory] when it is set).
 func new_process() -> LiveKitRuntimeProcess:
 	if process_factory.is_valid():
@@ -224,6 +239,8 @@ func _launch(index: int) -> Error:
 	_attempt_log = PackedStringArray()
 	# The runtime prefers this variable over stdin: make sure it cannot inherit a stale one.
 	OS.unset_environment(LiveKitSettings.KEY_ENVIRONMENT)
+	if (candidate["prefix"] as PackedStringArray).is_empty():
+		make_executable(command[0])
 	_process = new_process()
 	if _process.start(command[0], command.slice(1)) != OK:
 		_process = null
