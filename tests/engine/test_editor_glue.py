@@ -242,21 +242,42 @@ def test_the_dock_host_follows_the_selection(glue: EngineResult) -> None:
 class Export:
     """One export as the editor runs it, and what the export plugin must do in it."""
 
+    platform_class: str
+    """The EditorExportPlatform subclass the editor hands the plugin."""
     os_name: str
-    """``EditorExportPlatform.get_os_name()`` of the platform."""
+    """Its ``get_os_name()``."""
     features: tuple[str, ...]
     """The feature tags the editor passes (a release export of that platform)."""
     calls: tuple[tuple[str, ...], ...] = ()
     """Calls into EditorExportPlugin besides skip() (method, then JSON args), in order."""
+    warnings: tuple[tuple[str, ...], ...] = ()
+    """EXPORT_OPTION_WARNING lines (option name, then the words), in order."""
 
 
 EXPORTS = {
-    "linux": Export("Linux", ("pc", "linux", "x86_64", "template", "template_release", "release")),
-    "windows": Export("Windows", ("pc", "windows", "x86_64", "template", "template_release")),
-    "web": Export("Web", ("web", "wasm32", "template", "template_release", "release")),
-    "android": Export("Android", ("mobile", "android", "arm64", "template", "template_release")),
+    "linux": Export(
+        "EditorExportPlatformLinuxBSD",
+        "Linux",
+        ("pc", "linux", "x86_64", "template", "template_release", "release"),
+    ),
+    "windows": Export(
+        "EditorExportPlatformWindows",
+        "Windows",
+        ("pc", "windows", "x86_64", "template", "template_release", "release"),
+    ),
+    "web": Export(
+        "EditorExportPlatformWeb",
+        "Web",
+        ("web", "wasm32", "template", "template_release", "release"),
+    ),
+    "android": Export(
+        "EditorExportPlatformAndroid",
+        "Android",
+        ("mobile", "android", "arm64", "template", "template_release", "release"),
+    ),
 }
-"""Add the bundled runtime's add_shared_object calls (and web/mobile warnings) here."""
+"""What each export must do: add the bundled runtime's add_shared_object calls to ``calls``
+and the web/mobile warnings to ``warnings`` when the export plugin gains them."""
 
 
 def _export_files() -> list[dict[str, str]]:
@@ -275,14 +296,20 @@ def test_the_export_plugin_skips_every_editor_file_and_keeps_the_runtime(
     result = _run(
         godot_engine,
         "--case=export",
+        f"--platform-class={export.platform_class}",
         f"--os-name={export.os_name}",
         f"--features={','.join(export.features)}",
         "--debug=false",
         files={"export_files.json": json.dumps(listed)},
     ).check()
     _assert_ok(
-        result, "export_files_listed", "export_problems", "overrides_livekit_export_plugin.gd"
+        result,
+        "export_platform_made",
+        "export_files_listed",
+        "export_problems",
+        "overrides_livekit_export_plugin.gd",
     )
+    assert result.value("EXPORT_PLATFORM") == export.platform_class
     assert result.value("EXPORT_NAME") == "LiveKit"
     decided = {fields[1]: fields[0] for fields in result.records("FILE")}
     assert set(decided) == {entry["path"] for entry in listed}
@@ -297,6 +324,8 @@ def test_the_export_plugin_skips_every_editor_file_and_keeps_the_runtime(
     assert f"{_RES}plugin.gd" not in kept
     calls = tuple(tuple(fields) for fields in result.records("EXPORT_CALL"))
     assert calls == export.calls, calls
+    warnings = tuple(tuple(fields) for fields in result.records("EXPORT_OPTION_WARNING"))
+    assert warnings == export.warnings, warnings
     print(f"{platform}: {len(kept)} kept, {len(decided) - len(kept)} skipped")
 
 

@@ -72,12 +72,13 @@ static func state(owner: Object) -> Dictionary:
 	return _states[id]
 
 
-## Returns a new instance of stand-in class [param cls], also when it is abstract.
+## Returns the instance of stand-in class [param cls] (one per class until [method reset]),
+## made through its generated concrete subclass when the class is abstract.
 static func instance(cls: StringName) -> Object:
 	if not _singletons.has(cls):
-		var path: String = _INDEX.INSTANCES.get(cls, "")
+		var path: String = _INDEX.INSTANCES.get(cls, _INDEX.CLASSES.get(cls, ""))
 		if path.is_empty():
-			problem("no instance script for %s" % cls)
+			problem("no stand-in for %s" % cls)
 			return null
 		_singletons[cls] = load(path).new()
 	return _singletons[cls]

@@ -5,8 +5,9 @@ The facts come from ``extension_api.json``, the file an editor build of Godot wr
 facts, never Godot's description text: for every class the editor glue touches (``TOUCHED``)
 its inheritance, methods (argument names, types, defaults; return type; virtual, const, static,
 vararg and required qualifiers; the method's bind hash), signals, properties, enums and
-constants; and, for every other class those signatures name (``referenced``), its inheritance
-(plus, for editor classes, enums and constants), so the stand-in generator can declare it.
+constants; and, for every other class those signatures name (``referenced``, with the editor
+subclasses of ``SHELL_FAMILIES``), its inheritance (plus, for editor classes, enums and
+constants), so the stand-in generator can declare it.
 
 Usage::
 
@@ -42,6 +43,9 @@ TOUCHED = (
 """Classes recorded with their whole API: what addons/livekit's editor glue uses (directly, or
 through a typed variable), plus EditorDock (4.6's dock API) and the export platform and preset
 an export plugin is handed."""
+SHELL_FAMILIES = ("EditorExportPlatform",)
+"""Classes whose every editor subclass is also declared (as a shell): an export plugin may ask
+``platform is EditorExportPlatformWeb``."""
 _TYPE_PREFIX = re.compile(r"^(?:enum|bitfield|typedarray)::")
 _QUALIFIERS = ("is_virtual", "is_const", "is_static", "is_vararg", "is_required")
 
@@ -122,6 +126,15 @@ def _named_classes(facts: dict[str, Any]) -> set[str]:
     return {_TYPE_PREFIX.sub("", t).split(".")[0] for t in types if t}
 
 
+def _descends(name: str, ancestors: tuple[str, ...], by_name: dict[str, Any]) -> bool:
+    parent = by_name[name].get("inherits", "")
+    while parent:
+        if parent in ancestors:
+            return True
+        parent = by_name[parent].get("inherits", "") if parent in by_name else ""
+    return False
+
+
 def extract(dump: dict[str, Any], read_from: str, engine_commit: str) -> dict[str, Any]:
     """Our data file's content for ``dump`` (a parsed ``extension_api.json``)."""
     by_name = {c["name"]: c for c in dump["classes"]}
@@ -131,6 +144,9 @@ def extract(dump: dict[str, Any], read_from: str, engine_commit: str) -> dict[st
     for facts in classes:
         wanted |= _named_classes(facts)
     referenced: dict[str, dict[str, Any]] = {}
+    for raw in dump["classes"]:
+        if raw["api_type"] == "editor" and _descends(raw["name"], SHELL_FAMILIES, by_name):
+            wanted.add(raw["name"])
     pending = sorted(wanted - set(TOUCHED))
     while pending:
         name = pending.pop()

@@ -3,7 +3,8 @@ extends RefCounted
 ## the options it declares (and their warnings), whether it supports the platform, then
 ## _export_begin, _export_file for every file of res://export_files.json and _export_end.
 ##
-## User arguments: --os-name= (EditorExportPlatform.get_os_name), --features=a,b,c and
+## User arguments: --platform-class= (the EditorExportPlatform subclass, e.g.
+## EditorExportPlatformWeb), --os-name= (its get_os_name()), --features=a,b,c and
 ## --debug=true|false. Prints EXPORT_NAME=, EXPORT_SUPPORTED=, EXPORT_OPTION <name> <json>,
 ## EXPORT_OPTION_WARNING <name> <text>, FILE <skip|keep> <path>, and every other call the plugin
 ## made into the stand-in (EXPORT_CALL <method> <json args>) for the Python test to judge.
@@ -27,7 +28,12 @@ func _init(checks: CHECKS) -> void:
 ## Runs the export and prints what the plugin did.
 func run() -> void:
 	StandInRecorder.reset()
-	var platform := StandInRecorder.instance(&"EditorExportPlatform") as EditorExportPlatform
+	var platform_class := StringName(LiveKitSettings.user_arg("--platform-class="))
+	var platform := StandInRecorder.instance(platform_class) as EditorExportPlatform
+	print("EXPORT_PLATFORM=%s" % (platform.get_script().get_global_name() if platform else &""))
+	_checks.check("export_platform_made", platform != null, platform_class)
+	if platform == null:
+		return
 	StandInRecorder.state(platform)["os_name"] = LiveKitSettings.user_arg("--os-name=")
 	StandInRecorder.export_platform = platform
 	StandInRecorder.export_preset = StandInRecorder.instance(&"EditorExportPreset")

@@ -3,7 +3,7 @@ extends Node
 ## generated stand-ins of Godot 4.6's editor classes, for tests/engine/test_editor_glue.py.
 ##
 ## User arguments: --case=glue (plugin, inspector, gizmos, dock host, overrides), --case=export
-## (with --os-name=, --features=a,b and --debug=true|false; the files come from
+## (with --platform-class=, --os-name=, --features=a,b and --debug=; the files come from
 ## res://export_files.json), or --case=overrides. Prints CHECK <name> <ok|FAIL> <detail>,
 ## OVERRIDE, FILE, EXPORT_* lines, then ENGINE_TEST PASS (or FAIL).
 
