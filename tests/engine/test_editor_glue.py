@@ -248,36 +248,76 @@ class Export:
     """Its ``get_os_name()``."""
     features: tuple[str, ...]
     """The feature tags the editor passes (a release export of that platform)."""
+    runtime: str = ""
+    """A bundled runtime's executable packed for this case (a test double), "" for none."""
     calls: tuple[tuple[str, ...], ...] = ()
     """Calls into EditorExportPlugin besides skip() (method, then JSON args), in order."""
     warnings: tuple[tuple[str, ...], ...] = ()
     """EXPORT_OPTION_WARNING lines (option name, then the words), in order."""
+    messages: tuple[str, ...] = ()
+    """Starts of the warnings the plugin shows in the export dialog, in order."""
+
+
+_LINUX = ("pc", "linux", "x86_64", "template", "template_release", "release")
+_WINDOWS = ("pc", "windows", "x86_64", "template", "template_release", "release")
+_BIN = "res://addons/livekit/bin"
+_RUNTIME_DOUBLE = "test double: stands in for the self-contained runtime's executable\n"
+
+
+def _shared(tag: str) -> tuple[str, str]:
+    folder = f"{_BIN}/{tag}/livekit-godot-runtime"
+    return ("add_shared_object", json.dumps([folder, [], ""], separators=(",", ":")))
 
 
 EXPORTS = {
     "linux": Export(
         "EditorExportPlatformLinuxBSD",
         "Linux",
-        ("pc", "linux", "x86_64", "template", "template_release", "release"),
+        _LINUX,
+        runtime="linux-x86_64/livekit-godot-runtime/livekit-godot-runtime",
+        calls=(_shared("linux-x86_64"),),
     ),
     "windows": Export(
         "EditorExportPlatformWindows",
         "Windows",
-        ("pc", "windows", "x86_64", "template", "template_release", "release"),
+        _WINDOWS,
+        runtime="windows-x86_64/livekit-godot-runtime/livekit-godot-runtime.exe",
+        calls=(_shared("windows-x86_64"),),
+    ),
+    "linux-without-runtime": Export(
+        "EditorExportPlatformLinuxBSD",
+        "Linux",
+        _LINUX,
+        messages=("No LiveKit runtime for linux-x86_64 in res://addons/livekit/bin",),
+    ),
+    "windows-with-only-a-linux-runtime": Export(
+        "EditorExportPlatformWindows",
+        "Windows",
+        _WINDOWS,
+        runtime="linux-x86_64/livekit-godot-runtime/livekit-godot-runtime",
+        messages=("No LiveKit runtime for windows-x86_64",),
     ),
     "web": Export(
         "EditorExportPlatformWeb",
         "Web",
         ("web", "wasm32", "template", "template_release", "release"),
+        messages=("Web exports cannot start the LiveKit runtime",),
     ),
     "android": Export(
         "EditorExportPlatformAndroid",
         "Android",
         ("mobile", "android", "arm64", "template", "template_release", "release"),
+        messages=("Android exports cannot start the LiveKit runtime",),
     ),
 }
-"""What each export must do: add the bundled runtime's add_shared_object calls to ``calls``
-and the web/mobile warnings to ``warnings`` when the export plugin gains them."""
+"""What each export must do: a desktop export with the platform's runtime adds its folder
+(Godot copies it beside the executable); without one, and for web/mobile, a warning says so."""
+
+
+def _never_packed(path: str) -> bool:
+    """Files the export must leave out besides the editor-only ones: bundled runtimes (they
+    go beside the executable) and the per-machine record of `livekit-godot init`."""
+    return path.startswith((f"{_BIN}/", "res://.godot/livekit/"))
 
 
 def _export_files() -> list[dict[str, str]]:
@@ -293,6 +333,13 @@ def test_the_export_plugin_skips_every_editor_file_and_keeps_the_runtime(
 ) -> None:
     export = EXPORTS[platform]
     listed = _export_files()
+    packed = {"export_files.json": ""}
+    if export.runtime:
+        runtime = f"{_BIN}/{export.runtime}"
+        listed.append({"path": runtime, "type": ""})
+        packed[runtime.removeprefix("res://")] = _RUNTIME_DOUBLE
+    listed.append({"path": "res://.godot/livekit/runtime.cfg", "type": ""})
+    packed["export_files.json"] = json.dumps(listed)
     result = _run(
         godot_engine,
         "--case=export",
@@ -300,7 +347,7 @@ def test_the_export_plugin_skips_every_editor_file_and_keeps_the_runtime(
         f"--os-name={export.os_name}",
         f"--features={','.join(export.features)}",
         "--debug=false",
-        files={"export_files.json": json.dumps(listed)},
+        files=packed,
     ).check()
     _assert_ok(
         result,
@@ -316,7 +363,8 @@ def test_the_export_plugin_skips_every_editor_file_and_keeps_the_runtime(
     wrong = {
         path: verdict
         for path, verdict in decided.items()
-        if (verdict == "skip") != _is_editor_only(ADDON_DIR / path.removeprefix(_RES))
+        if (verdict == "skip")
+        != (_never_packed(path) or _is_editor_only(ADDON_DIR / path.removeprefix(_RES)))
     }
     assert not wrong, wrong
     kept = sorted(p for p, v in decided.items() if v == "keep")
@@ -326,6 +374,10 @@ def test_the_export_plugin_skips_every_editor_file_and_keeps_the_runtime(
     assert calls == export.calls, calls
     warnings = tuple(tuple(fields) for fields in result.records("EXPORT_OPTION_WARNING"))
     assert warnings == export.warnings, warnings
+    shown = [line for line in result.lines if line.startswith("EXPORT_MESSAGE ")]
+    assert len(shown) == len(export.messages), shown
+    for line, start in zip(shown, export.messages, strict=True):
+        assert line.startswith(f"EXPORT_MESSAGE 2 LiveKit: {start}"), line  # 2: a warning
     print(f"{platform}: {len(kept)} kept, {len(decided) - len(kept)} skipped")
 
 

@@ -6,8 +6,9 @@ extends RefCounted
 ## User arguments: --platform-class= (the EditorExportPlatform subclass, e.g.
 ## EditorExportPlatformWeb), --os-name= (its get_os_name()), --features=a,b,c and
 ## --debug=true|false. Prints EXPORT_NAME=, EXPORT_SUPPORTED=, EXPORT_OPTION <name> <json>,
-## EXPORT_OPTION_WARNING <name> <text>, FILE <skip|keep> <path>, and every other call the plugin
-## made into the stand-in (EXPORT_CALL <method> <json args>) for the Python test to judge.
+## EXPORT_OPTION_WARNING <name> <text>, FILE <skip|keep> <path>, every other call the plugin
+## made into the stand-in (EXPORT_CALL <method> <json args>) and every message it gave the
+## export dialog (EXPORT_MESSAGE <type> <category>: <text>) for the Python test to judge.
 
 const CHECKS := preload("res://glue_checks.gd")
 const EXPORT_PLUGIN := preload("res://addons/livekit/editor/livekit_export_plugin.gd")
@@ -62,6 +63,9 @@ func run() -> void:
 	for call: Dictionary in StandInRecorder.calls:
 		if call["owner"] == plugin and not QUIET.has(call["method"]):
 			print("EXPORT_CALL %s %s" % [call["method"], JSON.stringify(call["args"])])
+		elif call["owner"] == platform and call["method"] == &"add_message":
+			var args: Array = call["args"]
+			print("EXPORT_MESSAGE %d %s: %s" % [args[0], args[1], args[2]])
 	var problems := StandInRecorder.problems
 	_checks.check("export_problems", problems.is_empty(), str(problems))
 
