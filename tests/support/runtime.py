@@ -11,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 READY_PREFIX = "LIVEKIT_GODOT_RUNTIME "
 
@@ -25,6 +27,8 @@ class RuntimeProcess:
     key: str
     port: int
     stderr: list[str] = field(default_factory=list)
+    ready: dict[str, Any] = field(default_factory=dict)
+    """What its ready line announced (port, protocol, pid)."""
 
     def stop(self, timeout: float = 15) -> int:
         """SIGTERM, then wait; returns the exit code."""
@@ -36,23 +40,37 @@ class RuntimeProcess:
             self.proc.kill()
             return self.proc.wait(5)
         finally:
-            if self.proc.stdout:
-                self.proc.stdout.close()
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None and not pipe.closed:
+                    pipe.close()
 
     def log(self) -> str:
         return "\n".join(self.stderr)
 
 
-def start_runtime(*args: str, key: str | None = None, via_stdin: bool = False) -> RuntimeProcess:
-    """Launch `livekit-godot runtime ARGS` with a fresh session key; wait for its ready line."""
-    exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
-    assert exe, "livekit-godot is not installed next to this Python"
+def start_runtime(
+    *args: str,
+    key: str | None = None,
+    via_stdin: bool = False,
+    command: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RuntimeProcess:
+    """Launch `livekit-godot runtime ARGS` with a fresh session key; wait for its ready line.
+
+    `command` replaces `livekit-godot` (e.g. the bundled executable) and `env` the whole
+    environment. With `via_stdin` the key is the first line of stdin and the pipe stays
+    open, as the addon's launcher does it; otherwise it is in LIVEKIT_GODOT_SESSION_KEY.
+    """
+    if command is None:
+        exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
+        assert exe, "livekit-godot is not installed next to this Python"
+        command = [exe]
     key = key or secrets.token_urlsafe(24)
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     if not via_stdin:
         env["LIVEKIT_GODOT_SESSION_KEY"] = key
     proc = subprocess.Popen(
-        [exe, "runtime", *args],
+        [*command, "runtime", *args],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -63,7 +81,8 @@ def start_runtime(*args: str, key: str | None = None, via_stdin: bool = False) -
     if via_stdin:
         proc.stdin.write(key + "\n")
         proc.stdin.flush()
-    proc.stdin.close()
+    else:
+        proc.stdin.close()
     lines: queue.Queue[str | None] = queue.Queue()
     stderr: list[str] = []
 
@@ -92,7 +111,8 @@ def start_runtime(*args: str, key: str | None = None, via_stdin: bool = False) -
         if line.startswith(READY_PREFIX):
             info = json.loads(line[len(READY_PREFIX) :])
             port = int(info["port"])
-            return RuntimeProcess(proc, f"ws://127.0.0.1:{port}", key, port, stderr)
+            return RuntimeProcess(proc, f"ws://127.0.0.1:{port}", key, port, stderr, info)
     proc.kill()
     proc.wait(5)
+    proc.stdin.close()
     raise AssertionError("runtime did not announce itself:\n" + "\n".join(stderr))
