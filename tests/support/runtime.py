@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 READY_PREFIX = "LIVEKIT_GODOT_RUNTIME "
+TEST_RUNTIME_ENV = "LIVEKIT_GODOT_TEST_RUNTIME"
+"""Set to `bundled` to run the runtime tests against the self-contained runtime."""
 
 
 @dataclass
@@ -60,7 +62,13 @@ def start_runtime(
     `command` replaces `livekit-godot` (e.g. the bundled executable) and `env` the whole
     environment. With `via_stdin` the key is the first line of stdin and the pipe stays
     open, as the addon's launcher does it; otherwise it is in LIVEKIT_GODOT_SESSION_KEY.
+    LIVEKIT_GODOT_TEST_RUNTIME=bundled runs every such test against the self-contained
+    runtime of scripts/build-runtime instead.
     """
+    if command is None and os.environ.get(TEST_RUNTIME_ENV) == "bundled":
+        from .bundle import bundled_executable
+
+        command = [str(bundled_executable())]
     if command is None:
         exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
         assert exe, "livekit-godot is not installed next to this Python"
