@@ -11,9 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 READY_PREFIX = "LIVEKIT_GODOT_RUNTIME "
+TEST_RUNTIME_ENV = "LIVEKIT_GODOT_TEST_RUNTIME"
+"""Set to `bundled` to run the runtime tests against the self-contained runtime."""
 
 
 @dataclass
@@ -25,6 +29,8 @@ class RuntimeProcess:
     key: str
     port: int
     stderr: list[str] = field(default_factory=list)
+    ready: dict[str, Any] = field(default_factory=dict)
+    """What its ready line announced (port, protocol, pid)."""
 
     def stop(self, timeout: float = 15) -> int:
         """SIGTERM, then wait; returns the exit code."""
@@ -54,26 +60,34 @@ def start_runtime(
     key: str | None = None,
     via_stdin: bool = False,
     keep_stdin: bool = False,
-    command: list[str] | None = None,
-    env: dict[str, str] | None = None,
+    command: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
 ) -> RuntimeProcess:
     """Launch `livekit-godot runtime ARGS` with a fresh session key; wait for its ready line.
 
-    `keep_stdin` leaves stdin open (as the addon's launcher does; close it with
-    `RuntimeProcess.close_stdin`). `command` replaces `livekit-godot runtime` (e.g. a bundled
-    runtime's executable and `runtime`), `env` the inherited environment, `cwd` the folder.
+    `command` replaces `livekit-godot` (e.g. the bundled executable) and `env` the whole
+    environment. With `via_stdin` the key is the first line of stdin and the pipe stays
+    open, as the addon's launcher does it; otherwise it is in LIVEKIT_GODOT_SESSION_KEY, and
+    `keep_stdin` leaves the pipe open all the same (close it with `RuntimeProcess.close_stdin`,
+    as the launcher does to ask the runtime to quit). `cwd` is the folder it runs in.
+    LIVEKIT_GODOT_TEST_RUNTIME=bundled runs every such test against the self-contained
+    runtime of scripts/build-runtime instead.
     """
+    if command is None and os.environ.get(TEST_RUNTIME_ENV) == "bundled":
+        from .bundle import bundled_executable
+
+        command = [str(bundled_executable())]
     if command is None:
         exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
         assert exe, "livekit-godot is not installed next to this Python"
-        command = [exe, "runtime"]
+        command = [exe]
     key = key or secrets.token_urlsafe(24)
-    env = dict(os.environ) if env is None else dict(env)
+    env = dict(os.environ if env is None else env)
     if not via_stdin:
         env["LIVEKIT_GODOT_SESSION_KEY"] = key
     proc = subprocess.Popen(
-        [*command, *args],
+        [*command, "runtime", *args],
         env=env,
         cwd=cwd,
         stdin=subprocess.PIPE,
@@ -85,7 +99,7 @@ def start_runtime(
     if via_stdin:
         proc.stdin.write(key + "\n")
         proc.stdin.flush()
-    if not keep_stdin:
+    elif not keep_stdin:
         proc.stdin.close()
     lines: queue.Queue[str | None] = queue.Queue()
     stderr: list[str] = []
@@ -115,7 +129,8 @@ def start_runtime(
         if line.startswith(READY_PREFIX):
             info = json.loads(line[len(READY_PREFIX) :])
             port = int(info["port"])
-            return RuntimeProcess(proc, f"ws://127.0.0.1:{port}", key, port, stderr)
+            return RuntimeProcess(proc, f"ws://127.0.0.1:{port}", key, port, stderr, info)
     proc.kill()
     proc.wait(5)
+    proc.stdin.close()
     raise AssertionError("runtime did not announce itself:\n" + "\n".join(stderr))
