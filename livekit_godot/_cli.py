@@ -306,19 +306,17 @@ def _cmd_bots(args: argparse.Namespace) -> int:
 
 
 def _cmd_runtime(args: argparse.Namespace) -> int:
-    import logging
+    from pathlib import Path
 
     from .runtime._bridge import BridgeConfig
+    from .runtime._logs import configure
     from .runtime._main import read_session_key, serve
     from .runtime._playout import PlayoutConfig
 
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure(args.log_level)
     config = BridgeConfig(
-        key=read_session_key(),
+        key=read_session_key(Path(args.key_file).expanduser() if args.key_file else None),
+        allowed_origins=tuple(args.allow_origin or ()),
         port=args.port,
         idle_exit=args.idle_exit,
         parent_pid=args.parent_pid,
@@ -410,9 +408,22 @@ def build_parser() -> argparse.ArgumentParser:
     runtime = sub.add_parser(
         "runtime",
         help="the companion runtime Godot talks to (session key from "
-        "LIVEKIT_GODOT_SESSION_KEY or stdin)",
+        "LIVEKIT_GODOT_SESSION_KEY, --key-file or stdin)",
     )
     runtime.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: free)")
+    runtime.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="read the session key from this owner-only file (created with a new random key "
+        "when missing); give Godot the same path with --livekit-key-file=PATH",
+    )
+    runtime.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="let web pages from this origin on this machine attach, e.g. "
+        "http://127.0.0.1:8060 (repeatable; desktop Godot sends no origin and needs none)",
+    )
     runtime.add_argument(
         "--idle-exit", type=float, default=30.0, help="exit after N s without Godot (30; 0 never)"
     )

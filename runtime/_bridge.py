@@ -1,6 +1,7 @@
 """The bridge server: one Godot client over a WebSocket on 127.0.0.1.
 
-Handshake (session key, protocol version, mix rate), then requests are dispatched to a
+The gate (`_gate`) admits only a Godot that proves it knows the session key (protocol 2,
+the runtime proving itself first); then requests are dispatched to a
 `RoomSession` and everything the session emits is sent back through an `Outbox` that never
 blocks the audio path: events always go out, audio ticks are dropped (and counted) only if
 Godot stops reading. The server exits by itself when Godot has been gone for `idle_exit`
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import os
 import time
@@ -25,16 +25,13 @@ from websockets.exceptions import ConnectionClosed
 from .. import __version__
 from .._errors import BridgeError, ConnectError, LiveKitGodotError
 from .._process import ParentWatch
+from ._auth import check_key, normalise_origin
+from ._gate import AUTH_TIMEOUT_S, PREAUTH_FRAMES, Gate, GatedConnection, HandshakeError, Hello
 from ._playout import PlayoutConfig
 from ._protocol import (
-    CLOSE_BAD_KEY,
-    CLOSE_BAD_PROTOCOL,
     CLOSE_BUSY,
-    CLOSE_HANDSHAKE,
     EDITOR_REQUESTS,
     MAX_MESSAGE_BYTES,
-    MAX_MIX_RATE,
-    MIN_MIX_RATE,
     PROTOCOL_VERSION,
     Request,
     event,
@@ -46,8 +43,10 @@ if TYPE_CHECKING:
     from ..editor import EditorService
 
 log = logging.getLogger("livekit_godot.runtime")
+_WEBSOCKETS_LOG = logging.getLogger("livekit_godot.runtime.websockets")
+"""websockets' own log, under ours: its debug lines show frame bytes, so it is pinned to INFO
+(see `livekit_godot.runtime._logs`)."""
 
-HANDSHAKE_TIMEOUT_S = 10.0
 MAX_AUDIO_BACKLOG = 32
 """Audio ticks queued for a Godot that is not reading before new ones are dropped."""
 
@@ -57,7 +56,7 @@ class BridgeConfig:
     """How the runtime serves Godot."""
 
     key: str
-    """The one-time session key Godot must present."""
+    """The session key Godot must prove it knows (see `_auth.check_key`)."""
     port: int = 0
     """TCP port on 127.0.0.1; 0 picks a free one."""
     idle_exit: float = 30.0
@@ -70,10 +69,15 @@ class BridgeConfig:
     """Serve the editor services (tokens, room dashboard); only the editor plugin's runtime."""
     playout: PlayoutConfig = field(default_factory=PlayoutConfig)
     """Playout targets; the mix rate is replaced by the one Godot announces."""
+    allowed_origins: tuple[str, ...] = ()
+    """`Origin`s of web pages (on this machine) that may connect, e.g.
+    `http://127.0.0.1:8060`; clients without an `Origin` (desktop Godot) always may."""
 
     def __post_init__(self) -> None:
-        if not self.key:
-            raise BridgeError("session key: empty; expected a random one-time key")
+        check_key(self.key)
+        object.__setattr__(
+            self, "allowed_origins", tuple(normalise_origin(o) for o in self.allowed_origins)
+        )
         if not 0 <= self.port <= 65535:
             raise BridgeError(f"port: {self.port} is not a TCP port; expected 0-65535")
         if self.idle_exit < 0:
@@ -131,11 +135,17 @@ class BridgeServer:
         self._room_lock = asyncio.Lock()
         self._editor: EditorService | None = None
         """The editor services of the current client (`editor` runtimes only)."""
+        self._gate = Gate(config.key, config.allowed_origins)
 
     @property
     def has_client(self) -> bool:
-        """Whether a Godot client is connected (handshake pending or done)."""
+        """Whether a proven Godot client is connected."""
         return self._client is not None
+
+    @property
+    def gate(self) -> Gate:
+        """Admission of connections: refusals so far, unproven connections now."""
+        return self._gate
 
     async def start(self) -> int:
         """Listen on 127.0.0.1; returns the port."""
@@ -145,11 +155,15 @@ class BridgeServer:
             self.config.port,
             max_size=MAX_MESSAGE_BYTES,
             compression=None,
-            max_queue=64,
+            max_queue=(PREAUTH_FRAMES, PREAUTH_FRAMES // 4),  # raised once proven
             ping_interval=None,
+            open_timeout=AUTH_TIMEOUT_S,
+            process_request=self._gate.check_origin,
+            create_connection=self._gate.connection_class(),
+            logger=_WEBSOCKETS_LOG,
         )
         sockname = next(iter(self._server.sockets)).getsockname()
-        self.port = int(sockname[1])
+        self.port = self._gate.port = int(sockname[1])
         return self.port
 
     async def run(self) -> str:
@@ -187,58 +201,38 @@ class BridgeServer:
                 self.stop(f"parent process {parent.pid} is gone")
             if idle and self._client is None and time.monotonic() - self._last_seen > idle:
                 self.stop(f"no Godot client for {idle:g} s")
+            self._gate.summarise()
 
     # --- one client -----------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
+        assert isinstance(ws, GatedConnection)
+        try:
+            hello = await self._gate.authenticate(ws)
+        except HandshakeError as refusal:
+            self._gate.count(refusal.kind)
+            if refusal.delay:
+                await asyncio.sleep(refusal.delay)  # back-off: only this connection waits
+            await ws.refuse(refusal.code, refusal.reason)
+            return
+        except ConnectionClosed:
+            self._gate.count("left during the handshake")
+            return
         if self._client is not None:
             log.warning("refused a second Godot client: one is already connected")
-            await ws.close(CLOSE_BUSY, "busy: another Godot client is connected")
+            await ws.refuse(CLOSE_BUSY, "busy: another Godot client is connected")
             return
+        ws.prove()
         self._client = ws
         try:
-            hello = await self._handshake(ws)
-            if hello is not None:
-                self.sessions += 1
-                await self._serve(ws, hello)
+            self.sessions += 1
+            await self._serve(ws, hello)
         finally:
             self._client = None
             self._last_seen = time.monotonic()
 
-    async def _handshake(self, ws: ServerConnection) -> Request | None:
-        try:
-            frame = await asyncio.wait_for(ws.recv(), HANDSHAKE_TIMEOUT_S)
-            hello = parse_request(frame)
-        except (TimeoutError, BridgeError, ConnectionClosed) as exc:
-            log.warning("handshake failed: %s", exc or "timeout")
-            await ws.close(
-                CLOSE_HANDSHAKE, f"handshake failed: {exc or 'no hello within 10 s'}"[:120]
-            )
-            return None
-        if hello.type != "hello":
-            await ws.close(CLOSE_HANDSHAKE, f"expected hello first, got {hello.type}")
-            return None
-        given = hello.get("key", "").encode()
-        if not hmac.compare_digest(given, self.config.key.encode()):
-            log.warning("refused a Godot client: bad session key")
-            await ws.close(CLOSE_BAD_KEY, "bad session key")
-            return None
-        if hello.get("protocol") != PROTOCOL_VERSION:
-            await ws.close(
-                CLOSE_BAD_PROTOCOL,
-                f"protocol {hello.get('protocol')} not supported; "
-                f"this runtime speaks {PROTOCOL_VERSION}",
-            )
-            return None
-        rate = hello.get("mix_rate")
-        if not MIN_MIX_RATE <= rate <= MAX_MIX_RATE:
-            await ws.close(
-                CLOSE_HANDSHAKE, f"mix_rate {rate} out of range {MIN_MIX_RATE}-{MAX_MIX_RATE}"
-            )
-            return None
-        return hello
-
-    async def _serve(self, ws: ServerConnection, hello: Request) -> None:
+    async def _serve(self, ws: ServerConnection, proven: Hello) -> None:
+        hello = proven.request
         rate = int(hello.get("mix_rate"))
         playout = replace(self.config.playout, mix_rate=rate)
         if hello.get("target_ms") is not None:
@@ -253,7 +247,12 @@ class BridgeServer:
             from ..editor import EditorService
 
             self._editor = EditorService(outbox.put)
-        log.info("Godot connected: %s, mix rate %d", hello.get("engine", "?"), rate)
+        log.info(
+            "Godot connected: %s, mix rate %d%s",
+            hello.get("engine", "?"),
+            rate,
+            f", page {proven.origin}" if proven.origin else "",
+        )
         pump = asyncio.create_task(outbox.pump(ws), name="outbox")
         pending: set[asyncio.Task[Any]] = set()
         self._room_lock = asyncio.Lock()  # connect/disconnect/data: one at a time, in order
@@ -328,8 +327,8 @@ class BridgeServer:
                     outbox.put(event("result", id=request.id, ok=False, error=message))
                 return None
             return asyncio.create_task(self._editor.handle(request), name=kind)
-        elif kind == "hello":
-            return self._reply(outbox, request, "hello: already connected")
+        elif kind in ("hello", "proof"):
+            return self._reply(outbox, request, f"{kind}: already connected")
         return self._reply(outbox, request, "")
 
     @staticmethod

@@ -21,12 +21,18 @@ from .._errors import BridgeError
 from ._variant import DecodeLimits, decode, encode
 from ._variant_types import PackedStringArray, Vector3
 
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2
 """Version of docs/bridge-protocol.md this module speaks."""
 MAX_MESSAGE_BYTES: Final = 4 << 20
 """Largest message accepted in either direction."""
 LIMITS: Final = DecodeLimits(max_total_bytes=MAX_MESSAGE_BYTES, max_depth=8)
 """Decoder limits for Godot's messages."""
+MAX_HANDSHAKE_BYTES: Final = 4096
+"""Largest message before the handshake is done (`hello`, `proof`)."""
+HANDSHAKE_LIMITS: Final = DecodeLimits(
+    max_total_bytes=MAX_HANDSHAKE_BYTES, max_depth=2, max_elements=64, max_string_bytes=1024
+)
+"""Decoder limits for the messages of a client that has not proven itself yet."""
 MIN_MIX_RATE, MAX_MIX_RATE = 8_000, 192_000
 
 CLOSE_BAD_KEY: Final = 4001
@@ -103,9 +109,10 @@ _KINDS = {
 # Request type -> {field: (kind, required)}. "id" is allowed on every request.
 REQUESTS: Final[Mapping[str, Mapping[str, tuple[str, bool]]]] = {
     "hello": {
-        "protocol": ("int", True), "key": ("str", True), "mix_rate": ("int", True),
+        "protocol": ("int", True), "nonce": ("bytes", True), "mix_rate": ("int", True),
         "engine": ("str", False), "client": ("str", False), "target_ms": ("float", False),
     },
+    "proof": {"proof": ("bytes", True)},
     "connect": {
         "url": ("str", True), "token": ("str", False), "room": ("str", False),
         "identity": ("str", False), "name": ("str", False),
@@ -170,11 +177,15 @@ class Request:
         return self.fields.get(name, default)
 
 
-def parse_request(frame: bytes | str) -> Request:
+def parse_request(frame: bytes | str, limits: DecodeLimits = LIMITS) -> Request:
     """Decode and check one frame from Godot; `BridgeError` says what was wrong."""
     if isinstance(frame, str):
         raise BridgeError("text frame received; every message must be a binary Variant frame")
-    message = decode(frame, limits=LIMITS)
+    return check_request(decode(frame, limits=limits))
+
+
+def check_request(message: Any) -> Request:
+    """Check one decoded message from Godot against `REQUESTS`."""
     if not isinstance(message, dict):
         raise BridgeError(f"message is a {type(message).__name__}; expected a Dictionary")
     kind = message.get("t")

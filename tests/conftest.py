@@ -91,17 +91,28 @@ def profiles_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+def _engine_origin(request: pytest.FixtureRequest) -> list[str]:
+    """`--allow-origin` for the real engine's page when the test runs the engine."""
+    if "godot_engine" not in request.fixturenames:
+        return []
+    return ["--allow-origin", request.getfixturevalue("godot_engine").base_url]
+
+
 @pytest.fixture
-def editor_runtime(loopback_only: None, profiles_file: Path) -> Iterator[RuntimeProcess]:
+def editor_runtime(
+    loopback_only: None, profiles_file: Path, request: pytest.FixtureRequest
+) -> Iterator[RuntimeProcess]:
     """A runtime started as the editor plugin starts it (`--editor`), for one test."""
-    process = start_runtime("--idle-exit", "0", "--editor")
+    process = start_runtime("--idle-exit", "0", "--editor", *_engine_origin(request))
     yield process
     process.stop()
 
 
 @pytest.fixture
-def game_runtime(loopback_only: None, profiles_file: Path) -> Iterator[RuntimeProcess]:
+def game_runtime(
+    loopback_only: None, profiles_file: Path, request: pytest.FixtureRequest
+) -> Iterator[RuntimeProcess]:
     """A runtime started as an exported game starts it (no `--editor`)."""
-    process = start_runtime("--idle-exit", "0")
+    process = start_runtime("--idle-exit", "0", *_engine_origin(request))
     yield process
     process.stop()

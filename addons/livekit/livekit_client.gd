@@ -101,8 +101,9 @@ const POSE_MIN_TURN_DOT := 0.9999
 ## else spawn one (desktop).
 @export var runtime_url: String = ""
 
-## Session key for [member runtime_url]; never saved with the scene (empty: the user argument
-## [code]--livekit-key=...[/code] or [code]LIVEKIT_GODOT_SESSION_KEY[/code]).
+## Session key for [member runtime_url]; never saved with the scene (empty: found as
+## [method LiveKitSettings.attach_key] says: environment or key file on desktop, the user
+## argument [code]--livekit-key=...[/code] on the web).
 var runtime_key: String = ""
 ## The bridge to the runtime (read-only; for diagnostics: counters, state).
 var bridge: LiveKitBridge:

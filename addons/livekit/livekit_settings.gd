@@ -4,9 +4,12 @@ extends RefCounted
 ## The addon's project settings (under [code]livekit/[/code]) and where the runtime is found.
 ##
 ## Settings are read with defaults, so an exported game works whether or not the editor plugin
-## registered them. Secrets never live here: the runtime's session key comes from the command
-## line ([code]--livekit-key=...[/code]) or the environment variable
-## [code]LIVEKIT_GODOT_SESSION_KEY[/code], and spawned runtimes get a fresh key on stdin.
+## registered them. Secrets never live here. Spawned runtimes get a fresh key on stdin. To
+## attach to a runtime, the session key comes from (see [method attach_key]): the
+## environment variable [code]LIVEKIT_GODOT_SESSION_KEY[/code] or a file only its owner can
+## read ([code]--livekit-key-file=PATH[/code] or [code]LIVEKIT_GODOT_SESSION_KEY_FILE[/code])
+## on desktop; the user argument [code]--livekit-key=...[/code] of the hosting page on the web
+## (refused on desktop, where the process list shows every argument to every local user).
 
 ## Python interpreter that runs the companion runtime in spawn mode (desktop), when no
 ## self-contained runtime is found (see [LiveKitRuntimeLocator]).
@@ -27,10 +30,17 @@ const FRAME_MS := "livekit/audio/frame_ms"
 const HEARING_RANGE := "livekit/audio/hearing_range"
 ## Environment variable holding the session key in attach mode.
 const KEY_ENVIRONMENT := "LIVEKIT_GODOT_SESSION_KEY"
+## Environment variable naming a file that holds the session key (desktop attach mode).
+const KEY_FILE_ENVIRONMENT := "LIVEKIT_GODOT_SESSION_KEY_FILE"
 ## User argument (after [code]--[/code]) naming a runtime to attach to.
 const RUNTIME_ARG := "--livekit-runtime="
-## User argument (after [code]--[/code]) carrying the session key in attach mode.
+## User argument (after [code]--[/code]) carrying the session key itself: web builds only,
+## where user arguments come from the hosting page's script and no process list shows them.
 const KEY_ARG := "--livekit-key="
+## User argument (after [code]--[/code]) naming a file that holds the session key (desktop).
+const KEY_FILE_ARG := "--livekit-key-file="
+## Permission bits of group and others: a key file must have none of them.
+const KEY_FILE_FOREIGN_BITS := 63
 ## User argument (after [code]--[/code]) that turns on the development auto-connect.
 const DEV_AUTO_CONNECT_ARG := "--livekit-dev-auto-connect"
 ## Configuration warning when spawn mode would find no runtime (%s: what was looked for).
@@ -111,18 +121,89 @@ static func attach_url(explicit: String) -> String:
 	return str(get_value(RUNTIME_URL))
 
 
-## Returns the session key for attach mode: [param explicit], else the user argument, else
-## the environment variable (which is then removed, so child processes do not inherit it).
-static func attach_key(explicit: String) -> String:
-	if not explicit.is_empty():
-		return explicit
-	var from_args := user_arg(KEY_ARG)
-	if not from_args.is_empty():
-		return from_args
+## Returns the session key for attach mode: [param explicit], else (see [method pick_key])
+## the environment variable (which is then removed, so child processes do not inherit it),
+## a key file, or on the web the user argument. Returns "" and appends the reason to
+## [param problems] when there is none or it may not be used.
+static func attach_key(explicit: String, problems: Array[String] = []) -> String:
 	var from_env := OS.get_environment(KEY_ENVIRONMENT)
 	if not from_env.is_empty():
 		OS.unset_environment(KEY_ENVIRONMENT)
-	return from_env
+	var key_file := user_arg(KEY_FILE_ARG)
+	if key_file.is_empty():
+		key_file = OS.get_environment(KEY_FILE_ENVIRONMENT)
+	var web := OS.has_feature("web")
+	return pick_key(explicit, from_env, key_file, user_arg(KEY_ARG), web, problems)
+
+
+## Returns the session key from these sources, in order: [param explicit] (set by game code),
+## [param from_env], the file [param key_file], then [param from_arg] on the [param web] only.
+## A key given as a user argument on desktop is refused (every local user can read it in the
+## process list). Returns "" and appends the reason to [param problems] when none may be used.
+static func pick_key(
+	explicit: String,
+	from_env: String,
+	key_file: String,
+	from_arg: String,
+	web: bool,
+	problems: Array[String]
+) -> String:
+	if not explicit.is_empty():
+		return explicit
+	if not from_arg.is_empty() and not web:
+		problems.append(
+			(
+				(
+					"the session key must not be a command-line argument on desktop (%s...): every "
+					+ "user of this machine can read it in the process list; set %s or pass %sPATH "
+					+ "(a file only you can read) instead"
+				)
+				% [KEY_ARG, KEY_ENVIRONMENT, KEY_FILE_ARG]
+			)
+		)
+		return ""
+	if not from_env.is_empty():
+		return from_env
+	if not key_file.is_empty():
+		return read_key_file(key_file, web, problems)
+	if not from_arg.is_empty():
+		return from_arg
+	var where := KEY_ARG + "..." if web else "%s or %sPATH" % [KEY_ENVIRONMENT, KEY_FILE_ARG]
+	problems.append("no session key for the runtime: set " + where)
+	return ""
+
+
+## Returns the session key on the first line of [param path], a file that only its owner may
+## read or write (checked on Linux and macOS; Windows has no such permission bits). Returns ""
+## and appends the reason to [param problems] when it cannot be used.
+static func read_key_file(path: String, web: bool, problems: Array[String]) -> String:
+	if web:
+		problems.append("key files are for desktop builds; on the web pass %s..." % KEY_ARG)
+		return ""
+	if not FileAccess.file_exists(path):
+		problems.append("the session key file %s does not exist" % path)
+		return ""
+	if OS.get_name() != "Windows":
+		var mode := FileAccess.get_unix_permissions(path)
+		if mode & KEY_FILE_FOREIGN_BITS:
+			problems.append(
+				(
+					(
+						"the session key file %s may be read or changed by other users (mode %o): "
+						+ "run chmod 600 on it"
+					)
+					% [path, mode]
+				)
+			)
+			return ""
+	var file := FileAccess.open(path, FileAccess.READ)
+	if file == null:
+		problems.append("cannot read the session key file %s" % path)
+		return ""
+	var key := file.get_line().strip_edges()
+	if key.is_empty():
+		problems.append("the session key file %s is empty" % path)
+	return key
 
 
 ## Returns true when [param url] is a LiveKit server URL this addon accepts.

@@ -14,15 +14,24 @@ import numpy.typing as npt
 
 from livekit_godot.runtime._variant import decode
 from support.runtime import RuntimeProcess
-from tests.engine.harness import EngineResult
+from tests.engine.harness import EngineResult, GodotWebEngine
 
 DOUBLES = Path(__file__).resolve().parent / "doubles"
 """GDScript test doubles (e.g. the tone that stands in for a microphone)."""
 
 
 def runtime_args(runtime: RuntimeProcess) -> list[str]:
-    """User arguments that make the addon attach to ``runtime`` (attach mode, test key)."""
+    """User arguments that make the addon attach to ``runtime`` (attach mode, test key).
+
+    The key is a user argument, which the addon accepts on the web only: there the hosting
+    page's script passes it, and no process list shows it (docs/security.md).
+    """
     return [f"--livekit-runtime={runtime.url}", f"--livekit-key={runtime.key}"]
+
+
+def origin_args(engine: GodotWebEngine) -> list[str]:
+    """Runtime options that let the engine's page (served from 127.0.0.1) attach."""
+    return ["--allow-origin", engine.base_url]
 
 
 async def engine_alive(engine: asyncio.Task[EngineResult]) -> None:

@@ -21,7 +21,7 @@ from livekit_godot import tokens
 from livekit_godot.runtime._bots import run_bots
 from support.runtime import RuntimeProcess, start_runtime
 from tests.engine.harness import GodotWebEngine
-from tests.engine.room_support import runtime_args
+from tests.engine.room_support import origin_args, runtime_args
 
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -30,9 +30,12 @@ BOTS = 3
 
 
 @pytest.fixture
-def editor_debug_runtime(loopback_only: None) -> Iterator[RuntimeProcess]:
-    """A runtime as the editor's debug run spawns it: it mints development tokens."""
-    process = start_runtime("--idle-exit", "0", "--dev-tokens")
+def editor_debug_runtime(
+    loopback_only: None, godot_engine: GodotWebEngine
+) -> Iterator[RuntimeProcess]:
+    """A runtime as the editor's debug run spawns it: it mints development tokens (and lets
+    the engine's page attach)."""
+    process = start_runtime("--idle-exit", "0", "--dev-tokens", *origin_args(godot_engine))
     yield process
     process.stop()
 

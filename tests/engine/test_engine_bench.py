@@ -1,6 +1,6 @@
 """Benchmark, in the real engine: Godot's per-frame cost to receive, decode and play audio.
 
-A small WebSocket server here plays the runtime's part for audio only: it answers the hello,
+A small WebSocket server here plays the runtime's part for audio only: it shakes hands,
 then sends one `audio` tick every 10 ms built with the runtime's own encoder
 (`livekit_godot.runtime._protocol.audio_tick`), first for 8 then for 32 participants, to the
 addon's `LiveKitBridge` (binary Variant frames, `bytes_to_var`, `slice`, `push_stereo`).
@@ -26,7 +26,8 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from livekit_godot.runtime._protocol import audio_tick, event, parse_request
+from livekit_godot.runtime._protocol import PROTOCOL_VERSION, audio_tick, event
+from support.handshake import runtime_handshake
 from tests.engine.harness import GodotWebEngine
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -36,6 +37,8 @@ PHASE_SECONDS = 3.0
 """How long each phase streams audio."""
 TICK_S = 0.01
 """One audio message per 10 ms, like the runtime."""
+BENCH_KEY = "bench-key"
+"""The session key the bench project opens its bridge with (projects/bench/main.gd)."""
 
 
 def _tick_audio(slots: int, frames: int) -> np.ndarray:
@@ -77,11 +80,13 @@ class BenchServer:
                 await self._serve_bridge(ws)
 
     async def _serve_bridge(self, ws: ServerConnection) -> None:
-        hello = parse_request(await ws.recv())
-        assert hello.type == "hello", hello
-        rate = int(hello.get("mix_rate"))
+        port = ws.local_address[1]
+        hello = await runtime_handshake(ws, BENCH_KEY, port)
+        rate = int(hello["mix_rate"])
         self.frame_size = rate // 100
-        welcome = event("welcome", protocol=1, runtime="bench", frame_size=self.frame_size)
+        welcome = event(
+            "welcome", protocol=PROTOCOL_VERSION, runtime="bench", frame_size=self.frame_size
+        )
         await ws.send(welcome)
         drain = asyncio.create_task(self._drain(ws))  # playout reports
         try:

@@ -26,6 +26,7 @@ from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.room_support import (
     doubles,
     engine_alive,
+    origin_args,
     runtime_args,
     until,
 )
@@ -39,9 +40,9 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def runtime(loopback_only: None) -> Iterator[RuntimeProcess]:
-    """A fresh runtime per test (attach mode), stopped afterwards."""
-    process = start_runtime("--idle-exit", "0")
+def runtime(loopback_only: None, godot_engine: GodotWebEngine) -> Iterator[RuntimeProcess]:
+    """A fresh runtime per test (attach mode, the engine's page allowed), stopped afterwards."""
+    process = start_runtime("--idle-exit", "0", *origin_args(godot_engine))
     yield process
     process.stop()
 
@@ -130,8 +131,9 @@ async def test_runtime_killed_mid_call_is_reattached_and_the_room_rejoined(
             await asyncio.sleep(2.0)  # mid-call: audio flowing
             runtime.stop()
             replacement = start_runtime(
-                "--port", str(runtime.port), "--idle-exit", "0", key=runtime.key
-            )
+                "--port", str(runtime.port), "--idle-exit", "0", *origin_args(godot_engine),
+                key=runtime.key,
+            )  # fmt: skip
             result = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
         finally:
             await watcher.aclose()
@@ -180,7 +182,7 @@ async def test_bad_token_fails_readably_and_the_game_goes_on(
 async def test_readme_vr_example_joins_with_a_dev_token_and_shares_its_pose(
     godot_engine: GodotWebEngine, dev_credentials: tokens.Credentials, loopback_only: None
 ) -> None:
-    dev_runtime = start_runtime("--idle-exit", "0", "--dev-tokens")
+    dev_runtime = start_runtime("--idle-exit", "0", "--dev-tokens", *origin_args(godot_engine))
     args = [
         *runtime_args(dev_runtime),
         f"--url={dev_credentials.url}",

@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 from livekit_godot._cli import build_parser
 from livekit_godot.runtime._main import KEY_ENV, READY_PREFIX
+from livekit_godot.runtime._protocol import PROTOCOL_VERSION
 from support.godot_standin import GodotStandIn
 from tests.engine.pack import ADDON_DIR
 
@@ -142,14 +143,14 @@ async def test_runtime_started_like_the_launcher_announces_itself_and_takes_the_
         assert line is not None, "no ready line"
         assert line.startswith(str(LAUNCHER_CONSTANTS["READY_PREFIX"]))
         ready = json.loads(line[len(READY_PREFIX) :])
-        assert ready["protocol"] == 1
+        assert ready["protocol"] == PROTOCOL_VERSION
         assert ready["pid"] == proc.pid
         url = f"ws://127.0.0.1:{int(ready['port'])}"  # as _on_ready_line() builds it
 
         with pytest.raises((ConnectionClosed, AssertionError)):
-            await GodotStandIn(url, "wrong-key").open()
+            await GodotStandIn(url, "wrong-key-" + secrets.token_hex(16)).open()
         async with GodotStandIn(url, key, 44_100) as godot:
-            assert godot.welcome["protocol"] == 1
+            assert godot.welcome["protocol"] == PROTOCOL_VERSION
             assert godot.welcome["frame_size"] == 441
             assert godot.welcome["target_ms"] == 60
         assert _next_line(stdout, 0.5) is None, "the runtime printed more than its ready line"

@@ -30,6 +30,7 @@ from support.runtime import RuntimeProcess, start_runtime
 from tests.engine.basic_example import PROJECT as BASIC_EXAMPLE
 from tests.engine.basic_example import check_basic_example, run_basic_example
 from tests.engine.harness import GodotWebEngine
+from tests.engine.room_support import origin_args
 from tests.engine.test_launcher_contract import PYTHON_PREFIX, launcher_arguments
 
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -89,8 +90,9 @@ def add_game_code(project: Path) -> None:
         shutil.copy2(BASIC_EXAMPLE / name, project / name)
 
 
-def runtime_of(project: Path, home: Path) -> RuntimeProcess:
-    """Start the runtime `project` holds as the addon's launcher would, in an empty env."""
+def runtime_of(project: Path, home: Path, page: GodotWebEngine) -> RuntimeProcess:
+    """Start the runtime `project` holds as the addon's launcher would, in an empty env;
+    `page`'s origin may attach (the web engine stands in for the desktop game here)."""
     bundled = project / BUNDLED
     if bundled.is_file():
         command = [str(bundled)]
@@ -103,6 +105,7 @@ def runtime_of(project: Path, home: Path) -> RuntimeProcess:
     assert subcommand == "runtime"  # start_runtime adds it after the command
     return start_runtime(
         *arguments,
+        *origin_args(page),
         command=command,
         env={"HOME": str(home)},
         via_stdin=True,
@@ -166,7 +169,7 @@ async def test_a_fresh_project_with_the_release_unzipped_plays_the_basic_example
     project = new_project(tmp_path / "game")
     unzip_like_unzip(release, project)
     add_game_code(project)
-    runtime = await asyncio.to_thread(runtime_of, project, home)
+    runtime = await asyncio.to_thread(runtime_of, project, home, godot_engine)
     try:
         assert runtime.proc.args[0] == str(project / BUNDLED)  # the runtime the zip carried
         result = await run_basic_example(
@@ -194,7 +197,7 @@ async def test_a_fresh_project_after_init_plays_the_basic_example(
         assert (project / LOCAL_CONFIG).is_file()
         assert not (project / BUNDLED).exists()
     add_game_code(project)
-    runtime = await asyncio.to_thread(runtime_of, project, home)
+    runtime = await asyncio.to_thread(runtime_of, project, home, godot_engine)
     try:
         result = await run_basic_example(
             godot_engine,

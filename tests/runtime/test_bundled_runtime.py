@@ -21,6 +21,7 @@ import pytest
 from livekit import api, rtc
 
 from livekit_godot import __version__, tokens
+from livekit_godot.runtime._protocol import PROTOCOL_VERSION
 from support.audio import dominant_frequency
 from support.bundle import bundle_folder, bundled_executable, empty_env
 from support.godot_standin import GodotStandIn
@@ -94,7 +95,7 @@ async def test_bundled_runtime_joins_a_real_room_with_an_empty_environment(
     try:
         speaker = await join(dev_credentials, "speaker", room)
         tone = asyncio.create_task(publish_tone(speaker, 440.0, 0.3, stop))
-        assert process.ready["protocol"] == 1
+        assert process.ready["protocol"] == PROTOCOL_VERSION
         assert process.ready["pid"] == process.proc.pid  # onedir: no second process
         async with GodotStandIn(process.url, process.key) as godot:
             assert godot.welcome["runtime"] == __version__

@@ -18,7 +18,12 @@ import numpy as np
 import numpy.typing as npt
 from websockets.asyncio.client import ClientConnection, connect
 
+from livekit_godot.runtime._protocol import PROTOCOL_VERSION
 from livekit_godot.runtime._variant import decode, encode
+
+from .handshake import RuntimeNotProvenError, client_handshake
+
+__all__ = ["GodotStandIn", "RuntimeNotProvenError", "SimulatedGenerator"]
 
 
 @dataclass
@@ -117,11 +122,10 @@ class GodotStandIn:
     async def open(self, hello: dict[str, Any] | None = None) -> None:
         """Connect and shake hands; raises if the runtime closes the connection."""
         self.ws = await connect(self.url, max_size=8 << 20, compression=None)
-        message = {"t": "hello", "protocol": 1, "key": self.key, "mix_rate": self.mix_rate,
+        message = {"t": "hello", "protocol": PROTOCOL_VERSION, "mix_rate": self.mix_rate,
                    "engine": "stand-in", "client": "tests/support/godot_standin.py"}  # fmt: skip
         message.update(hello or {})
-        await self.ws.send(encode(message))
-        self.welcome = decode(await asyncio.wait_for(self.ws.recv(), 10))
+        self.welcome = await client_handshake(self.ws, self.url, self.key, message)
         assert self.welcome.get("t") == "welcome", self.welcome
         self._tasks = [
             asyncio.create_task(self._receive(), name="standin-recv"),

@@ -82,7 +82,7 @@ def start_runtime(
         exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
         assert exe, "livekit-godot is not installed next to this Python"
         command = [exe]
-    key = key or secrets.token_urlsafe(24)
+    key = key or secrets.token_hex(24)
     env = dict(os.environ if env is None else env)
     if not via_stdin:
         env["LIVEKIT_GODOT_SESSION_KEY"] = key

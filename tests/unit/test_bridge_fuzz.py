@@ -22,11 +22,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from livekit_godot.runtime._bridge import BridgeConfig, BridgeServer
-from livekit_godot.runtime._protocol import REQUESTS
+from livekit_godot.runtime._protocol import PROTOCOL_VERSION, REQUESTS
 from livekit_godot.runtime._variant import decode, encode
 from livekit_godot.runtime._variant_types import Vector3
+from support.handshake import client_handshake_sync
 
-KEY = "fuzz-session-key"
+KEY = "fuzz-session-key-" + "0123456789abcdef" * 2
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,8 @@ def _client(server: BridgeServer) -> Iterator[ClientConnection]:
     while server.has_client and time.monotonic() < deadline:
         time.sleep(0.005)
     with connect(f"ws://127.0.0.1:{server.port}", max_size=8 << 20, compression=None) as ws:
-        ws.send(encode({"t": "hello", "protocol": 1, "key": KEY, "mix_rate": 48000}))
-        welcome = decode(ws.recv(timeout=10))
+        hello = {"t": "hello", "protocol": PROTOCOL_VERSION, "mix_rate": 48000}
+        welcome = client_handshake_sync(ws, server.port, KEY, hello)
         assert welcome["t"] == "welcome"
         yield ws
 

@@ -5,9 +5,9 @@ extends RefCounted
 ##
 ## Attach mode: the URL is the one given, else the user argument
 ## [code]--livekit-runtime=ws://...[/code], else the project setting
-## [code]livekit/runtime/url[/code]; the session key is the one given, else
-## [code]--livekit-key=...[/code], else the environment variable
-## [code]LIVEKIT_GODOT_SESSION_KEY[/code]. Spawn mode (no URL; desktop only) starts a
+## [code]livekit/runtime/url[/code]; the session key is the one given, else as
+## [method LiveKitSettings.attach_key] finds it (environment or owner-only key file on
+## desktop, [code]--livekit-key=...[/code] on the web). Spawn mode (no URL; desktop only) starts a
 ## [LiveKitRuntimeLauncher] on the candidates of [LiveKitRuntimeLocator] and opens the bridge
 ## each time the runtime announces its port (with that launch's own session key).
 
@@ -76,13 +76,12 @@ func start(explicit_url: String, explicit_key: String) -> Error:
 	_failure = ""
 	var url := LiveKitSettings.attach_url(explicit_url)
 	if not url.is_empty():
+		var problems: Array[String] = []
 		if _key.is_empty():
-			_key = LiveKitSettings.attach_key(explicit_key)
+			_key = LiveKitSettings.attach_key(explicit_key, problems)
 		if _key.is_empty():
-			_failure = (
-				"no session key for the runtime at %s: pass --livekit-key=... or set %s"
-				% [url, LiveKitSettings.KEY_ENVIRONMENT]
-			)
+			var why := problems[0] if not problems.is_empty() else "no session key"
+			_failure = "cannot attach to the runtime at %s: %s" % [url, why]
 			return ERR_UNCONFIGURED
 		return _bridge.open(url, _key)
 	var no_processes := OS.has_feature("web") or OS.has_feature("mobile")
@@ -129,7 +128,8 @@ func poll() -> void:
 			if _was_ready
 			else "the LiveKit runtime is unreachable at %s"
 		)
-		failed.emit(what % where)
+		var last := _bridge.get_last_failure()
+		failed.emit(what % where + ("" if last.is_empty() else " (last attempt: %s)" % last))
 
 
 ## Starts waiting for the runtime (a room is wanted): [signal failed] follows unless the

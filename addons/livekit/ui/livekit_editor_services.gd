@@ -87,9 +87,11 @@ func start() -> Error:
 		return OK
 	var url := LiveKitSettings.attach_url(runtime_url)
 	if not url.is_empty():
-		var key := LiveKitSettings.attach_key(runtime_key)
+		var problems: Array[String] = []
+		var key := LiveKitSettings.attach_key(runtime_key, problems)
 		if key.is_empty():
-			_status("no session key for the runtime at %s" % url, false)
+			var why := problems[0] if not problems.is_empty() else "no session key"
+			_status("cannot attach to the runtime at %s: %s" % [url, why], false)
 			return ERR_UNCONFIGURED
 		_started = true
 		_status("connecting to the runtime at %s" % url, false)
