@@ -196,9 +196,10 @@ def normalise_origin(text: str) -> str:
 class FailureBackoff:
     """How long a connection whose proof was wrong waits for its refusal.
 
-    Each failure in a row doubles the wait, from `first_s` up to `max_s`; `forget_s` without
-    a failure, or one good proof, starts over. Only the failing connection waits: a good
-    proof is always answered at once, so guessing cannot delay the real client.
+    Each failure doubles the wait, from `first_s` up to `max_s`; `forget_s` without a
+    failure starts over (a good proof does not, so the real client reconnecting does not
+    reset a guesser's wait). Only the failing connection waits: a good proof is always
+    answered at once, so guessing cannot delay the real client.
     """
 
     first_s: float = 0.25
@@ -220,7 +221,3 @@ class FailureBackoff:
         self.failures += 1
         doublings: int = min(self.failures - 1, 16)
         return min(self.max_s, self.first_s * float(1 << doublings))
-
-    def succeeded(self) -> None:
-        """A good proof: start over."""
-        self.failures = 0

@@ -259,7 +259,6 @@ class Gate:
             raise HandshakeError(
                 CLOSE_BAD_KEY, "bad session key", kind="bad session key", delay=delay
             )
-        self.backoff.succeeded()
         origin = connection.request.headers.get("Origin") if connection.request else None
         return Hello(hello, origin)
 
