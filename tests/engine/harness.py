@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import json
 import os
 import re
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,8 +250,12 @@ def run_page(
     timeout: float = 60.0,
     screenshot: Path | None = None,
     fail_on: Sequence[str] = FAIL_FAST_MARKERS,
+    chromium_flags: Sequence[str] = CHROMIUM_FLAGS,
 ) -> EngineResult:
     """Open ``url`` in a fresh headless Chromium and wait for the engine's verdict.
+
+    ``chromium_flags`` replaces :data:`CHROMIUM_FLAGS` (e.g. to map another host name to
+    127.0.0.1 with ``--host-resolver-rules``).
 
     Uses Playwright's sync API, so call it from a thread without a running asyncio loop
     (:meth:`GodotWebEngine.run` does that for you).
@@ -270,7 +275,7 @@ def run_page(
             profile,
             executable_path=str(CHROMIUM),
             headless=True,
-            args=list(CHROMIUM_FLAGS),
+            args=list(chromium_flags),
             ignore_default_args=["--mute-audio"],
             viewport={"width": 640, "height": 360},
         )
@@ -365,6 +370,17 @@ class GodotWebEngine:
                     screenshot=screenshot,
                     fail_on=fail_on,
                 ).result()
+        finally:
+            self._server.unpublish(run_id)
+
+    @contextlib.contextmanager
+    def page(self, html: str) -> Iterator[str]:
+        """Serve ``html`` as a page of its own while the block runs; yields its path
+        (``/runs/<id>/index.html``), to open with :func:`run_page` on any host name."""
+        run_id = f"run{next(self._ids)}"
+        self._server.publish(run_id, {"index.html": ("text/html; charset=utf-8", html.encode())})
+        try:
+            yield f"/runs/{run_id}/index.html"
         finally:
             self._server.unpublish(run_id)
 
