@@ -295,6 +295,8 @@ class BridgeServer:
     ) -> asyncio.Task[None] | None:
         """Handle one request; slow ones (connect, data) run as tasks and reply later."""
         kind = request.type
+        if kind not in ("capture", "playout"):  # the audio ones come 20-100 times a second
+            log.debug("request %s (id %s; fields %s)", kind, request.id, sorted(request.fields))
         if kind == "capture":
             session.capture(request)
         elif kind == "playout":

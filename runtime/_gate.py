@@ -186,6 +186,7 @@ class Gate:
     def admit(self, connection: GatedConnection) -> None:
         """A new TCP connection; pushes out the oldest unproven one when there are too many."""
         self._pending[connection] = None
+        log.debug("connection accepted; %d not proven yet", len(self._pending))
         while len(self._pending) > MAX_PENDING:
             oldest = next(iter(self._pending))
             self.count("pushed out by newer connections", abort=oldest)
@@ -260,6 +261,7 @@ class Gate:
                 CLOSE_BAD_KEY, "bad session key", kind="bad session key", delay=delay
             )
         origin = connection.request.headers.get("Origin") if connection.request else None
+        log.debug("connection proven (origin %s)", origin or "none")
         return Hello(hello, origin)
 
     @staticmethod
