@@ -24,13 +24,18 @@ class TokenService:
         self._send = send
 
     def list_profiles(self) -> None:
-        """Send a `profiles` event: every profile's name, URL and API key (no secret)."""
+        """Send a `profiles` event: every profile's name, URL and API key (no secret); then
+        an `error` event `profiles_insecure` for each way other users may read or change the
+        profiles file (the dock shows it in its status line)."""
         profiles = tokens.load_profiles()
         listed = [
             {"name": name, "url": creds.url, "api_key": creds.api_key}
             for name, creds in sorted(profiles.items())
         ]
         self._send(event("profiles", profiles=listed))
+        for warning in tokens.profile_warnings():
+            log.warning("%s", warning)
+            self._send(event("error", code="profiles_insecure", message=warning))
 
     def save_profile(self, request: Request) -> None:
         """Add or replace a profile in the user's profiles file."""

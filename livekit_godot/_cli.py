@@ -58,20 +58,44 @@ def _info(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _warn_profiles() -> None:
+    """Say on stderr when other users may read or change the profiles file."""
+    for line in tokens.profile_warnings():
+        print(f"livekit-godot: warning: {line}", file=sys.stderr, flush=True)
+
+
+def _uses_profile(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "profile", None) or os.environ.get("LIVEKIT_GODOT_PROFILE"))
+
+
 # --- token ------------------------------------------------------------------------------
 
 
 def _credentials(args: argparse.Namespace) -> tokens.Credentials:
+    if _uses_profile(args):
+        _warn_profiles()
     secret = None
     if getattr(args, "api_secret_stdin", False):
-        secret = sys.stdin.readline().strip()
+        secret = _read_secret()
     return tokens.resolve_credentials(
         url=args.url, api_key=args.api_key, api_secret=secret, profile=args.profile
     )
 
 
 def _read_token(value: str) -> str:
-    return sys.stdin.read().strip() if value == "-" else value.strip()
+    if value != "-":
+        return value.strip()
+    try:
+        return sys.stdin.read().strip()
+    except UnicodeDecodeError:
+        raise MalformedTokenError("token: stdin is not text; expected a JWT") from None
+
+
+def _read_secret() -> str:
+    try:
+        return sys.stdin.readline().strip()
+    except UnicodeDecodeError:
+        raise ConfigError("api_secret: stdin is not text; expected the API secret") from None
 
 
 def _cmd_token_create(args: argparse.Namespace) -> int:
@@ -119,7 +143,7 @@ def _cmd_token_verify(args: argparse.Namespace) -> int:
 
 def _cmd_profile_add(args: argparse.Namespace) -> int:
     if args.api_secret_stdin:
-        secret = sys.stdin.readline().strip()
+        secret = _read_secret()
     elif os.environ.get("LIVEKIT_API_SECRET"):
         secret = os.environ["LIVEKIT_API_SECRET"]
     elif sys.stdin.isatty():
@@ -128,22 +152,30 @@ def _cmd_profile_add(args: argparse.Namespace) -> int:
         raise ConfigError(
             "api_secret: not given; pipe it with --api-secret-stdin or set LIVEKIT_API_SECRET"
         )
-    creds = tokens.Credentials(url=args.url, api_key=args.api_key, api_secret=secret)
+    tokens.check_profile_name(args.name)
+    creds = tokens.Credentials(
+        url=args.url, api_key=args.api_key, api_secret=secret, dev_tokens=args.dev_tokens
+    )
     path = tokens.save_profile(args.name, creds)
-    _info(f"saved profile {args.name!r} ({creds.url}, key {creds.api_key}) in {path}")
+    marked = ", signs dev tokens" if creds.dev_tokens else ""
+    _info(f"saved profile {args.name!r} ({creds.url}, key {creds.api_key}{marked}) in {path}")
+    _warn_profiles()
     return EXIT_OK
 
 
 def _cmd_profile_list(args: argparse.Namespace) -> int:
+    _warn_profiles()
     profiles = tokens.load_profiles()
     if not profiles:
         _info(f"no profiles in {tokens.config_path()}")
     for name, creds in sorted(profiles.items()):
-        print(f"{name}\t{creds.url}\t{creds.api_key}")
+        marked = "\tdev-tokens" if creds.dev_tokens else ""
+        print(f"{name}\t{creds.url}\t{creds.api_key}{marked}")
     return EXIT_OK
 
 
 def _cmd_profile_remove(args: argparse.Namespace) -> int:
+    _warn_profiles()
     if not tokens.remove_profile(args.name):
         raise ConfigError(f"profile: {args.name!r} does not exist")
     _info(f"removed profile {args.name!r}")
@@ -509,6 +541,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--url", required=True)
     add.add_argument("--api-key", required=True)
     add.add_argument("--api-secret-stdin", action="store_true")
+    add.add_argument(
+        "--dev-tokens",
+        action="store_true",
+        help="let `runtime --dev-tokens` sign development tokens with this profile (a server "
+        "on this machine only; otherwise only the dev pair devkey/secret is used)",
+    )
     add.set_defaults(func=_cmd_profile_add)
     psub.add_parser("list", help="list profiles (never their secrets)").set_defaults(
         func=_cmd_profile_list

@@ -130,18 +130,10 @@ class RoomSession:
             )
         room = request.get("room") or ""
         identity = request.get("identity") or ""
-        try:
-            creds = tokens.resolve_credentials(url=url)
-        except ConfigError:  # fall back to the dev pair, for local servers only
-            if not tokens.is_local_url(url):
-                raise ConnectError(
-                    f"no credentials to mint a dev token for {url}: set LIVEKIT_API_KEY and "
-                    "LIVEKIT_API_SECRET or a profile (livekit-godot profile add)",
-                    retryable=False,
-                ) from None
-            from .._devserver import DEV_API_KEY, DEV_API_SECRET
-
-            creds = tokens.Credentials(url=url, api_key=DEV_API_KEY, api_secret=DEV_API_SECRET)
+        try:  # a local server only, with the dev pair or a profile marked for it
+            creds = tokens.dev_credentials(url)
+        except ConfigError as exc:
+            raise ConnectError(exc.message, retryable=False) from None
         return tokens.mint(creds, identity=identity, room=room, name=request.get("name") or "")
 
     async def close(self) -> None:

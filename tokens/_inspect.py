@@ -112,9 +112,15 @@ def _time(claims: dict[str, Any], key: str) -> dt.datetime | None:
     value = claims.get(key)
     if value is None:
         return None
+    shown = repr(value)[:40]
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise MalformedTokenError(f"token: claim {key!r} is {value!r}; expected a Unix time")
-    return dt.datetime.fromtimestamp(value, dt.UTC)
+        raise MalformedTokenError(f"token: claim {key!r} is {shown}; expected a Unix time")
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedTokenError(
+            f"token: claim {key!r} is {shown}; expected a Unix time between the years 1 and 9999"
+        ) from None
 
 
 def inspect(token: str) -> TokenInfo:
@@ -124,6 +130,8 @@ def inspect(token: str) -> TokenInfo:
     if not isinstance(video, dict):
         raise MalformedTokenError("token: claim 'video' is not an object")
     attributes = claims.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise MalformedTokenError("token: claim 'attributes' is not an object")
     return TokenInfo(
         identity=str(claims.get("sub", "")),
         name=str(claims.get("name", "")),
@@ -133,7 +141,7 @@ def inspect(token: str) -> TokenInfo:
         not_before=_time(claims, "nbf"),
         expires_at=_time(claims, "exp"),
         metadata=str(claims.get("metadata", "")),
-        attributes={str(k): str(v) for k, v in dict(attributes).items()},
+        attributes={str(k): str(v) for k, v in attributes.items()},
     )
 
 
@@ -175,6 +183,10 @@ def verify(
         ) from None
     except jwt.PyJWTError as exc:
         raise MalformedTokenError(f"token: rejected ({exc})") from None
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:  # a claim of odd shape
+        raise MalformedTokenError(
+            f"token: signed, but a claim has a shape LiveKit does not accept ({type(exc).__name__})"
+        ) from None
     return info
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -26,35 +27,35 @@ MAX_NAME_BYTES = 256
 MAX_METADATA_BYTES = 64_000
 """LiveKit's default limit for metadata and for all attributes together."""
 
-_TTL_PART = re.compile(r"(\d+)([smhd])")
+_TTL_PART = re.compile(r"([0-9]{1,12})([smhd])")
+_SECONDS = re.compile(r"[0-9]{1,12}")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_TTL_HINT = "expected seconds or a number with a unit s, m, h or d, e.g. 90s, 15m, 2h, 1d, 1h30m"
 
 
 def parse_ttl(text: str | int | float | dt.timedelta) -> dt.timedelta:
     """Parse a lifetime: seconds as a number, or `90s`, `15m`, `2h`, `1d`, `1h30m`."""
+    shown = repr(text)[:40]
     if isinstance(text, dt.timedelta):
-        ttl = text
+        seconds = text.total_seconds()
     elif isinstance(text, int | float) and not isinstance(text, bool):
-        ttl = dt.timedelta(seconds=text)
+        seconds = float(text)
     elif isinstance(text, str):
         raw = text.strip().lower()
-        if raw.isdigit():
-            ttl = dt.timedelta(seconds=int(raw))
+        if _SECONDS.fullmatch(raw):
+            seconds = float(int(raw))
         else:
             parts = _TTL_PART.findall(raw)
             if not raw or "".join(n + u for n, u in parts) != raw:
-                raise TokenInputError(
-                    f"ttl: {text!r} is not a duration; expected seconds or a number with a "
-                    "unit s, m, h or d, e.g. 90s, 15m, 2h, 1d, 1h30m"
-                )
-            ttl = dt.timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+                raise TokenInputError(f"ttl: {shown} is not a duration; {_TTL_HINT}")
+            seconds = float(sum(int(n) * _UNITS[u] for n, u in parts))
     else:
         raise TokenInputError(f"ttl: {type(text).__name__} given; expected a duration")
-    if ttl <= dt.timedelta(0):
-        raise TokenInputError(f"ttl: {text!r} is not positive; expected a lifetime above zero")
-    if ttl > MAX_TTL:
-        raise TokenInputError(f"ttl: {text!r} is longer than the maximum of 366 days")
-    return ttl
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise TokenInputError(f"ttl: {shown} is not positive; expected a lifetime above zero")
+    if seconds > MAX_TTL.total_seconds():
+        raise TokenInputError(f"ttl: {shown} is longer than the maximum of 366 days")
+    return dt.timedelta(seconds=seconds)
 
 
 def check_name(field: str, value: str, *, required: bool = True) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +77,9 @@ async def test_saved_profile_is_listed_without_its_secret(
     assert "staging" in editor_runtime.log()  # the save was logged ...
     assert secret not in everything  # ... but the secret never left the profiles file
     assert short not in everything
+    # Not even a part of it (websockets' frame logger once printed a secret's last 8 bytes).
+    random_part = secret.removeprefix("profile-secret-")
+    assert not [random_part[i : i + 8] for i in range(25) if random_part[i : i + 8] in everything]
     assert secret in await asyncio.to_thread(profiles_file.read_text)
     mode = (await asyncio.to_thread(profiles_file.stat)).st_mode
     assert stat.S_IMODE(mode) == 0o600
@@ -136,3 +140,21 @@ async def test_minted_token_joins_the_room_and_info_matches(
     assert remote["error"].startswith("profile: none given")
     assert not unknown["ok"]
     assert unknown["error"].startswith("profile: 'nope' not found")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+async def test_a_profiles_file_others_may_read_is_reported_to_the_dock(
+    editor_runtime: RuntimeProcess, profiles_file: Path
+) -> None:
+    tokens.save_profile("local", tokens.Credentials("ws://127.0.0.1:7880", "devkey", "secret"))
+    async with GodotStandIn(editor_runtime.url, editor_runtime.key) as godot:
+        assert (await godot.request("profiles_list"))["ok"]
+        assert not [e for e in godot.all_events if e.get("code") == "profiles_insecure"]
+        await asyncio.to_thread(profiles_file.chmod, 0o644)
+        listed = await godot.request("profiles_list")
+        warning = await godot.wait_for("error", 10, code="profiles_insecure")
+    assert listed["ok"]  # still listed: a warning, not a failure
+    assert warning["message"].startswith(f"profiles file {profiles_file} may be read")
+    assert "chmod 600" in warning["message"]
+    kinds = [e["t"] for e in godot.all_events if e["t"] in ("profiles", "error")]
+    assert kinds[-2:] == ["profiles", "error"]  # after the list, so the dock's status keeps it

@@ -263,9 +263,11 @@ def test_profile_with_a_short_remote_secret_is_refused_on_load(tmp_path: Path) -
         tokens.load_profiles(path)
 
 
-def test_bad_profile_name(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["", " a", "a ", "a\nb", "a\x00", "x" * 65, "\u200b"])
+def test_bad_profile_name(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match=r"^profile name: "):
-        tokens.save_profile("a b", LOCAL, tmp_path / "p.toml")
+        tokens.save_profile(name, LOCAL, tmp_path / "p.toml")
+    assert not (tmp_path / "p.toml").exists()
 
 
 def test_explain_join_error_redacts_tokens() -> None:
