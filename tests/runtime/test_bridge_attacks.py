@@ -22,6 +22,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from livekit_godot import tokens
 from livekit_godot.runtime._gate import AUTH_TIMEOUT_S
 from livekit_godot.runtime._variant import encode
 from support import attacks
@@ -292,3 +293,28 @@ def test_a_key_file_is_created_owner_only_and_a_readable_one_refused(
         done = _start_plain("--key-file", str(path), env=env)
         assert done.returncode == 2
         assert "chmod 600" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["wss://voice.example.test", "ws://10.1.2.3:7880", "https://127.0.0.1.nip.example"]
+)
+async def test_dev_tokens_are_never_minted_for_a_server_that_is_not_local(
+    loopback_only: None, profiles_file: Path, url: str
+) -> None:
+    # A production secret in the environment and in a profile, as in the run.
+    prod_secret = "prod-" + secrets.token_hex(20)
+    env = {**os.environ, "LIVEKIT_URL": url, "LIVEKIT_API_KEY": "APIprod",
+           "LIVEKIT_API_SECRET": prod_secret, "LIVEKIT_GODOT_PROFILE": "prod"}  # fmt: skip
+    tokens.save_profile("prod", tokens.Credentials("wss://voice.example.test", "APIprod",
+                                                   prod_secret))  # fmt: skip
+    runtime = start_runtime("--idle-exit", "0", "--dev-tokens", env=env)
+    try:
+        async with GodotStandIn(runtime.url, runtime.key) as godot:
+            result = await godot.request("connect", url=url, room="r", identity="someone")
+            failed = await godot.wait_for("connection_failed", 10)
+    finally:
+        runtime.stop()
+    assert not result["ok"]
+    assert failed["reason"].startswith("dev tokens: ")
+    assert "is not a server on this machine" in failed["reason"]
+    assert prod_secret not in runtime.log()
