@@ -318,3 +318,15 @@ async def test_dev_tokens_are_never_minted_for_a_server_that_is_not_local(
     assert failed["reason"].startswith("dev tokens: ")
     assert "is not a server on this machine" in failed["reason"]
     assert prod_secret not in runtime.log()
+
+
+async def test_a_client_that_says_nothing_is_told_why_it_was_dropped(
+    runtime: RuntimeProcess,
+) -> None:
+    started = time.monotonic()
+    async with connect(runtime.url) as ws:
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), AUTH_TIMEOUT_S + 5)
+    assert time.monotonic() - started < AUTH_TIMEOUT_S + 1
+    assert ws.close_code == 4004
+    assert ws.close_reason == f"handshake failed: no hello and proof within {AUTH_TIMEOUT_S:g} s"
