@@ -308,3 +308,21 @@ def test_odd_ttls_are_one_line_errors(tmp_path: Path, ttl: str) -> None:
     assert code == 2
     assert err.startswith("livekit-godot: error: ttl: ")
     assert len(err.splitlines()) == 1
+
+
+def test_profile_add_marks_only_a_local_profile_for_dev_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.toml"
+    with profiles_at(path):
+        local = ["profile", "add", "mine", "--url", "ws://127.0.0.1:7890", "--api-key", "APIm",
+                 "--api-secret-stdin", "--dev-tokens"]  # fmt: skip
+        code, _, err = run_cli(*local, stdin="m" * 32 + "\n")
+        assert code == 0, err
+        assert "signs dev tokens" in err
+        assert run_cli("profile", "list")[1].split("\t")[-1].strip() == "dev-tokens"
+        remote = ["profile", "add", "prod", "--url", "wss://voice.example.test", "--api-key",
+                  "APIp", "--api-secret-stdin", "--dev-tokens"]  # fmt: skip
+        code, _, err = run_cli(*remote, stdin="p" * 40 + "\n")
+    assert code == 2
+    assert err.startswith("livekit-godot: error: dev_tokens: only a profile for a server on")
+    assert tokens.dev_credentials("ws://127.0.0.1:7890", path).api_key == "APIm"
+    assert set(tokens.load_profiles(path)) == {"mine"}
