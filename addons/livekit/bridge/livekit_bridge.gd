@@ -7,9 +7,8 @@ extends RefCounted
 ## Every message is one binary frame holding one Variant ([method @GlobalScope.var_to_bytes]
 ## out, [method @GlobalScope.bytes_to_var] in, never with objects). It shakes hands
 ## ([code]hello[/code], [code]challenge[/code], [code]proof[/code], [code]welcome[/code]): the
-## runtime proves it knows the session key before this client sends anything secret, and
-## the key itself never crosses the socket (an HMAC-SHA256 over both sides' nonces and the
-## runtime's port, see [method compute_proof]). It turns each event into a typed signal, hands each
+## runtime proves it knows the session key first, and the key never crosses the socket
+## ([LiveKitHandshake]). It turns each event into a typed signal, hands each
 ## participant's slice of an [code]audio[/code] tick to its [ParticipantAudio] with
 ## [method PackedVector2Array.slice] (no per-sample GDScript), and reports playout levels every
 ## [constant PLAYOUT_REPORT_MSEC]. When the socket closes unexpectedly it reconnects with
@@ -73,10 +72,6 @@ enum State {
 
 ## Protocol version spoken (see docs/bridge-protocol.md).
 const PROTOCOL_VERSION := 2
-## Bytes of randomness in each side's handshake nonce.
-const NONCE_BYTES := 32
-## First line of every proven handshake message (changes with the protocol version).
-const PROOF_LABEL := "livekit-godot bridge 2"
 ## Version of this addon (the same number as plugin.cfg and the Python package).
 const ADDON_VERSION := "0.1.0"
 ## Free text sent in the hello.
@@ -224,62 +219,6 @@ func get_last_failure() -> String:
 	return _last_failure
 
 
-## Returns the handshake proof that [param role] ([code]"runtime"[/code] or
-## [code]"godot"[/code]) sends for a runtime on [param port]: HMAC-SHA256 with the session
-## [param key] over [constant PROOF_LABEL], the role, the port and both nonces, each part on
-## its own line (the nonces back to back). Python's [code]runtime/_auth.py[/code] computes
-## the same bytes.
-static func compute_proof(
-	key: String,
-	role: String,
-	port: int,
-	client_nonce: PackedByteArray,
-	server_nonce: PackedByteArray
-) -> PackedByteArray:
-	var message := ("%s\n%s\n%d\n" % [PROOF_LABEL, role, port]).to_utf8_buffer()
-	message.append_array(client_nonce)
-	message.append_array(server_nonce)
-	var hmac := HMACContext.new()
-	if hmac.start(HashingContext.HASH_SHA256, key.to_utf8_buffer()) != OK:
-		return PackedByteArray()
-	hmac.update(message)
-	return hmac.finish()
-
-
-## Returns true when [param expected] and [param given] are the same non-empty proof; the time
-## taken does not depend on where they differ.
-static func proofs_match(expected: PackedByteArray, given: PackedByteArray) -> bool:
-	if expected.is_empty() or expected.size() != given.size():
-		return false
-	var difference := 0
-	for i in expected.size():
-		difference |= expected[i] ^ given[i]
-	return difference == 0
-
-
-## Returns the TCP port of a [code]ws://[/code] or [code]wss://[/code] [param url] (80 or 443
-## when it names none), or -1 when it is not such a URL.
-static func url_port(url: String) -> int:
-	var rest := url
-	var default_port := 80
-	if url.begins_with("wss://"):
-		rest = url.substr(6)
-		default_port = 443
-	elif url.begins_with("ws://"):
-		rest = url.substr(5)
-	else:
-		return -1
-	var authority := rest.get_slice("/", 0).get_slice("?", 0)
-	var colon := authority.rfind(":")
-	if colon < 0 or authority.ends_with("]"):
-		return default_port
-	var digits := authority.substr(colon + 1)
-	if not digits.is_valid_int():
-		return -1
-	var port := digits.to_int()
-	return port if port > 0 and port < 65536 else -1
-
-
 ## Sends request [param kind] with [param fields]; returns its id when [param want_result]
 ## (a [signal result_received] follows), 0 when sent without id, -1 when not sent.
 func request(kind: String, fields: Dictionary = {}, want_result: bool = false) -> int:
@@ -361,9 +300,7 @@ func handle_frame(frame: PackedByteArray) -> void:
 			_on_challenge(message)
 		elif kind == "welcome" and _runtime_proven:
 			_on_welcome(message)
-		else:
-			# Nothing but the runtime's proof, then its welcome, counts before the handshake:
-			# a process that answers without proving itself is not the runtime.
+		else:  # a program that answers without proving itself is not the runtime
 			_fail_attempt(
 				Time.get_ticks_msec(),
 				(
@@ -398,7 +335,7 @@ func _drop_socket() -> void:
 
 
 func _send_hello(now: int) -> void:
-	_nonce = Crypto.new().generate_random_bytes(NONCE_BYTES)
+	_nonce = Crypto.new().generate_random_bytes(LiveKitHandshake.NONCE_BYTES)
 	_runtime_proven = false
 	var hello := {
 		"t": "hello",
@@ -418,12 +355,14 @@ func _send_hello(now: int) -> void:
 func _on_challenge(message: Dictionary) -> void:
 	var server_nonce: Variant = message.get("nonce")
 	var given: Variant = message.get("proof")
-	var port := url_port(_url)
+	var port := LiveKitHandshake.url_port(_url)
 	if (
 		typeof(server_nonce) != TYPE_PACKED_BYTE_ARRAY
 		or typeof(given) != TYPE_PACKED_BYTE_ARRAY
-		or (server_nonce as PackedByteArray).size() != NONCE_BYTES
-		or not proofs_match(compute_proof(_key, "runtime", port, _nonce, server_nonce), given)
+		or (server_nonce as PackedByteArray).size() != LiveKitHandshake.NONCE_BYTES
+		or not LiveKitHandshake.proofs_match(
+			LiveKitHandshake.compute_proof(_key, "runtime", port, _nonce, server_nonce), given
+		)
 	):
 		_fail_attempt(
 			Time.get_ticks_msec(),
@@ -437,7 +376,7 @@ func _on_challenge(message: Dictionary) -> void:
 		)
 		return
 	_runtime_proven = true
-	var answer := compute_proof(_key, "godot", port, _nonce, server_nonce)
+	var answer := LiveKitHandshake.compute_proof(_key, "godot", port, _nonce, server_nonce)
 	if _send({"t": "proof", "proof": answer}) != OK:
 		_fail_attempt(Time.get_ticks_msec(), "could not send the proof")
 

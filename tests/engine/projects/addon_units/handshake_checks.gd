@@ -15,8 +15,8 @@ static func run(check: Callable) -> void:
 	for i in 32:
 		client_nonce.append(i)
 		server_nonce.append(32 + i)
-	var runtime := LiveKitBridge.compute_proof(KEY, "runtime", PORT, client_nonce, server_nonce)
-	var godot := LiveKitBridge.compute_proof(KEY, "godot", PORT, client_nonce, server_nonce)
+	var runtime := LiveKitHandshake.compute_proof(KEY, "runtime", PORT, client_nonce, server_nonce)
+	var godot := LiveKitHandshake.compute_proof(KEY, "godot", PORT, client_nonce, server_nonce)
 	print("PROOF_RUNTIME=%s" % runtime.hex_encode())
 	print("PROOF_GODOT=%s" % godot.hex_encode())
 	check.call("proof_size", runtime.size() == 32 and godot.size() == 32, "")
@@ -25,23 +25,23 @@ static func run(check: Callable) -> void:
 	check.call(
 		"proofs_match",
 		(
-			LiveKitBridge.proofs_match(runtime, runtime.duplicate())
-			and not LiveKitBridge.proofs_match(runtime, changed)
-			and not LiveKitBridge.proofs_match(runtime, godot)
-			and not LiveKitBridge.proofs_match(runtime, runtime.slice(0, 16))
-			and not LiveKitBridge.proofs_match(PackedByteArray(), PackedByteArray())
+			LiveKitHandshake.proofs_match(runtime, runtime.duplicate())
+			and not LiveKitHandshake.proofs_match(runtime, changed)
+			and not LiveKitHandshake.proofs_match(runtime, godot)
+			and not LiveKitHandshake.proofs_match(runtime, runtime.slice(0, 16))
+			and not LiveKitHandshake.proofs_match(PackedByteArray(), PackedByteArray())
 		),
 		""
 	)
 	var ports := [
-		LiveKitBridge.url_port("ws://127.0.0.1:7890"),
-		LiveKitBridge.url_port("ws://127.0.0.1:7890/path?x=1"),
-		LiveKitBridge.url_port("ws://[::1]:5000/"),
-		LiveKitBridge.url_port("ws://[::1]/"),
-		LiveKitBridge.url_port("wss://example.test"),
-		LiveKitBridge.url_port("ws://localhost"),
-		LiveKitBridge.url_port("http://127.0.0.1:7890"),
-		LiveKitBridge.url_port("ws://127.0.0.1:port"),
+		LiveKitHandshake.url_port("ws://127.0.0.1:7890"),
+		LiveKitHandshake.url_port("ws://127.0.0.1:7890/path?x=1"),
+		LiveKitHandshake.url_port("ws://[::1]:5000/"),
+		LiveKitHandshake.url_port("ws://[::1]/"),
+		LiveKitHandshake.url_port("wss://example.test"),
+		LiveKitHandshake.url_port("ws://localhost"),
+		LiveKitHandshake.url_port("http://127.0.0.1:7890"),
+		LiveKitHandshake.url_port("ws://127.0.0.1:port"),
 	]
 	check.call("url_port", ports == [7890, 7890, 5000, 80, 443, 80, -1, -1], str(ports))
 	var crypto := Crypto.new()
