@@ -177,6 +177,7 @@ async def test_a_fresh_project_with_the_release_unzipped_plays_the_basic_example
         )
     finally:
         runtime.stop()
+        print(f"runtime log:\n{runtime.log()}")
     check_basic_example(result)
 
 
@@ -209,4 +210,5 @@ async def test_a_fresh_project_after_init_plays_the_basic_example(
         )
     finally:
         runtime.stop()
+        print(f"runtime log:\n{runtime.log()}")
     check_basic_example(result)
