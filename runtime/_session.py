@@ -343,6 +343,7 @@ class RoomSession:
                 range_m=request.get("range", current.range_m),
                 max_audible=request.get("max_audible", current.max_audible),
                 hysteresis=request.get("hysteresis", current.hysteresis),
+                swap_margin_m=request.get("margin", current.swap_margin_m),
             )
             self.update_subscriptions()
 

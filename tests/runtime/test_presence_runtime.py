@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 from livekit import rtc
@@ -120,6 +121,70 @@ async def test_max_audible_keeps_the_nearest(
     finally:
         for walker in walkers.values():
             await walker.leave()
+
+
+async def _sway(walker: Walker, x: float, stop: asyncio.Event, seed: int) -> None:
+    """Publish a pose every 100 ms a few centimetres around ``x`` (someone standing still)."""
+    rng = random.Random(seed)
+    while not stop.is_set():
+        walker.seq += 1
+        pose = Pose((x + rng.uniform(-0.03, 0.03), 0.0, 0.0), (0.0, 0.0, -1.0))
+        packet = encode_pose(walker.seq, pose)
+        await walker.room.local_participant.publish_data(packet, reliable=False, topic=POSE_TOPIC)
+        await asyncio.sleep(0.1)
+
+
+def _changes(godot: GodotStandIn) -> int:
+    kinds = ("track_subscribed", "track_unsubscribed")
+    return len([e for e in godot.all_events if e["t"] in kinds])
+
+
+async def test_max_audible_does_not_flap_between_two_swaying_participants(
+    dev_credentials: tokens.Credentials, runtime: RuntimeProcess
+) -> None:
+    room = "sway-room"
+    walkers = {
+        "sway-a": Walker(await join(dev_credentials, "sway-a", room), 300.0),
+        "sway-b": Walker(await join(dev_credentials, "sway-b", room), 400.0),
+    }
+    stop = asyncio.Event()
+    swaying = [
+        asyncio.create_task(_sway(walkers["sway-a"], 4.99, stop, 1)),
+        asyncio.create_task(_sway(walkers["sway-b"], 5.0, stop, 2)),
+    ]
+    window = 8.0
+    try:
+        async with GodotStandIn(runtime.url, runtime.key) as godot:
+            await godot.send("hearing", range=10.0, max_audible=1)  # default hysteresis
+            await godot.send("pose", p=Vector3(0, 0, 0), f=Vector3(0, 0, -1))
+            token = tokens.mint(dev_credentials, identity="sway-listener", room=room)
+            assert (await godot.request("connect", url=dev_credentials.url, token=token))["ok"]
+            await godot.wait_for("pose", identity="sway-a")
+            await godot.wait_for("pose", identity="sway-b")
+            await asyncio.sleep(2.0)  # both poses known, the first choice made
+            assert len(godot.subscribed()) == 1, godot.subscribed()
+            before = _changes(godot)
+            await asyncio.sleep(window)
+            with_hysteresis = _changes(godot) - before
+            heard = godot.subscribed()
+            # The same room without hysteresis or margin (the policy before issue 9).
+            await godot.send("hearing", range=10.0, max_audible=1, hysteresis=0.0, margin=0.0)
+            before = _changes(godot)
+            await asyncio.sleep(window)
+            without = _changes(godot) - before
+    finally:
+        stop.set()
+        await asyncio.gather(*swaying)
+        for walker in walkers.values():
+            await walker.leave()
+    print(
+        f"two participants at 4.99 m and 5.0 m swaying +-3 cm, max_audible=1, {window:.0f} s "
+        f"each: {with_hysteresis} subscription changes with hysteresis (heard {heard}), "
+        f"{without} without"
+    )
+    assert with_hysteresis == 0
+    assert len(heard) == 1
+    assert without >= 4, "the test's sway is too small to show flapping without hysteresis"
 
 
 async def test_server_restart_mid_call_ends_in_reconnected_or_a_clear_reason(
