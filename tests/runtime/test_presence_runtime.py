@@ -9,11 +9,9 @@ import pytest
 from livekit import rtc
 
 from livekit_godot import tokens
-from livekit_godot._devserver import DevServer, ServerConfig
 from livekit_godot.runtime._presence import POSE_TOPIC, Pose, decode_pose, encode_pose
 from livekit_godot.runtime._variant_types import Vector3
 from support.godot_standin import GodotStandIn
-from support.net import free_port
 from support.rooms import join, publish_tone
 from support.runtime import RuntimeProcess
 
@@ -185,36 +183,3 @@ async def test_max_audible_does_not_flap_between_two_swaying_participants(
     assert with_hysteresis == 0
     assert len(heard) == 1
     assert without >= 4, "the test's sway is too small to show flapping without hysteresis"
-
-
-async def test_server_restart_mid_call_ends_in_reconnected_or_a_clear_reason(
-    loopback_only: None, runtime: RuntimeProcess, server_binary: object
-) -> None:
-    config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
-    server = DevServer(config, binary=server_binary)  # type: ignore[arg-type]
-    server.start()
-    creds = tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)
-    try:
-        async with GodotStandIn(runtime.url, runtime.key) as godot:
-            token = tokens.mint(creds, identity="survivor", room="restart-room")
-            assert (await godot.request("connect", url=config.url, token=token))["ok"]
-            await godot.wait_for("room_connected")
-            server.stop()
-            await asyncio.sleep(1.0)
-            server = DevServer(config, binary=server_binary)  # type: ignore[arg-type]
-            server.start()
-            deadline = asyncio.get_running_loop().time() + 60
-            outcome = None
-            while outcome is None and asyncio.get_running_loop().time() < deadline:
-                message = await godot.events.get()
-                if message["t"] in ("reconnected", "room_disconnected"):
-                    outcome = message
-            assert outcome is not None, f"neither reconnected nor disconnected: {godot.all_events}"
-            kinds = [e["t"] for e in godot.all_events]
-            print("after restart:", kinds, outcome)
-            if outcome["t"] == "reconnected":
-                assert "reconnecting" in kinds
-            else:
-                assert outcome["reason"] not in ("", "UNKNOWN_REASON")
-    finally:
-        server.stop()
