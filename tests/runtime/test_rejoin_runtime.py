@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from livekit import api, rtc
 
 from livekit_godot import tokens
-from livekit_godot._devserver import DevServer, ServerConfig
+from livekit_godot._devserver import DevServer
 from support.godot_standin import GodotStandIn
-from support.net import free_port
-from support.rooms import RoomWatcher, join, publish_tone
+from support.rooms import RoomWatcher, join, publish_tone, server_credentials
 from support.runtime import RuntimeProcess
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
@@ -152,22 +150,6 @@ async def test_disconnect_leaves_the_room_on_the_server_and_a_connect_rejoins(
 # --- the server itself goes away ------------------------------------------------------------
 
 
-@pytest.fixture
-def own_server(loopback_only: None, server_binary: Path) -> Iterator[DevServer]:
-    """A server of this test's own (the session's is shared), on fixed ports so that a
-    restarted one is found at the same URL."""
-    config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
-    server = DevServer(config, binary=server_binary)
-    server.start()
-    yield server
-    server.stop()
-
-
-def _credentials(server: DevServer) -> tokens.Credentials:
-    config = server.config
-    return tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)
-
-
 async def _next_outcome(godot: GodotStandIn, wait: float) -> tuple[str, str, float]:
     """The first ``reconnected`` or ``room_disconnected``, its reason and when it came."""
     started = time.monotonic()
@@ -179,15 +161,15 @@ async def _next_outcome(godot: GodotStandIn, wait: float) -> tuple[str, str, flo
 
 
 async def test_server_back_within_the_resume_window_reconnects_and_audio_returns(
-    own_server: DevServer, runtime: RuntimeProcess
+    private_server: DevServer, runtime: RuntimeProcess
 ) -> None:
-    creds = _credentials(own_server)
+    creds = server_credentials(private_server)
     async with talking_bot(creds, "restart-room"), GodotStandIn(runtime.url, runtime.key) as godot:
         await join_room(godot, creds, tokens.mint(creds, identity="godot", room="restart-room"))
         await heard(godot, "bot")
-        own_server.kill()  # a crash: nobody is told
+        private_server.kill()  # a crash: nobody is told
         await asyncio.sleep(1.0)
-        own_server.start()
+        private_server.start()
         kind, _, after = await _next_outcome(godot, 60)
         kinds = [e["t"] for e in godot.all_events]
         assert kind == "reconnected", kinds
@@ -198,16 +180,16 @@ async def test_server_back_within_the_resume_window_reconnects_and_audio_returns
 
 
 async def test_server_shut_down_ends_the_room_and_a_rejoin_works_once_it_is_back(
-    own_server: DevServer, runtime: RuntimeProcess
+    private_server: DevServer, runtime: RuntimeProcess
 ) -> None:
-    creds = _credentials(own_server)
+    creds = server_credentials(private_server)
     token = tokens.mint(creds, identity="godot", room="shutdown-room")
     async with GodotStandIn(runtime.url, runtime.key) as godot:
         async with talking_bot(creds, "shutdown-room"):
             await join_room(godot, creds, token)
             await heard(godot, "bot")
             started = time.monotonic()
-            await asyncio.to_thread(own_server.shutdown)
+            await asyncio.to_thread(private_server.shutdown)
             kind, reason, _ = await _next_outcome(godot, 90)
             ended = time.monotonic() - started
         kinds = [e["t"] for e in godot.all_events]
@@ -218,21 +200,21 @@ async def test_server_shut_down_ends_the_room_and_a_rejoin_works_once_it_is_back
         if reason != "SERVER_SHUTDOWN":
             assert reason == "RECONNECT_FAILED", reason
             assert "reconnecting" in kinds, kinds
-        own_server.start()
+        private_server.start()
         back = await _rejoin_with_new_bot(godot, creds, "shutdown-room")
     print(f"server shut down: room_disconnected {reason} after {ended:.2f} s; rejoined and "
           f"heard the bot {back:.2f} s after connecting to the restarted server")  # fmt: skip
 
 
 async def test_server_gone_for_good_ends_in_reconnect_failed_and_a_rejoin_works_later(
-    own_server: DevServer, runtime: RuntimeProcess
+    private_server: DevServer, runtime: RuntimeProcess
 ) -> None:
-    creds = _credentials(own_server)
+    creds = server_credentials(private_server)
     token = tokens.mint(creds, identity="godot", room="gone-room")
     async with GodotStandIn(runtime.url, runtime.key) as godot:
         await join_room(godot, creds, token)
         started = time.monotonic()
-        own_server.kill()
+        private_server.kill()
         kind, reason, _ = await _next_outcome(godot, 90)
         ended = time.monotonic() - started
         assert (kind, reason) == ("room_disconnected", "RECONNECT_FAILED")
@@ -240,7 +222,7 @@ async def test_server_gone_for_good_ends_in_reconnect_failed_and_a_rejoin_works_
         result = await godot.request("connect", url=creds.url, token=token, wait=60)
         assert not result["ok"]
         failed = await godot.wait_for("connection_failed")
-        own_server.start()
+        private_server.start()
         back = await _rejoin_with_new_bot(godot, creds, "gone-room")
     print(f"server gone: reconnecting, then room_disconnected {reason} after {ended:.1f} s; "
           f"a connect meanwhile: {failed['reason']!r}; once restarted, rejoined and heard the "
