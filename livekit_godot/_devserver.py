@@ -301,7 +301,12 @@ class DevServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server (SIGTERM, then SIGKILL) and remove its temporary files."""
+        """Stop the server (SIGTERM, then SIGKILL) and remove its temporary files.
+
+        On its first SIGTERM livekit-server drains: it keeps serving until every participant
+        has left, so with anyone still in a room this ends in the SIGKILL after `timeout`.
+        `shutdown` closes the rooms first; `kill` is a crash.
+        """
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -312,6 +317,30 @@ class DevServer:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 proc.wait(5)
+        self._cleanup()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Shut the server down now, as a forced stop of a production server does: a second
+        SIGTERM after the first makes it close every room (participants are told
+        SERVER_SHUTDOWN) and exit. Then like `stop`."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+                time.sleep(0.3)  # the first one starts the drain, the second forces
+                proc.send_signal(signal.SIGTERM)
+        self.stop(timeout)
+
+    def kill(self) -> None:
+        """End the server at once (SIGKILL), as a crash would: nobody is told anything."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait(5)
+        self.stop()
+
+    def _cleanup(self) -> None:
         if self._log_file is not None:
             os.close(self._log_file)
             self._log_file = None

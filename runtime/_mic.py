@@ -53,7 +53,9 @@ class _FrameCutter:
 
 
 def _to_frame(samples: Mono, rate: int) -> rtc.AudioFrame:
-    pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
+    # Clip (and silence NaN) before scaling: a bad capture must not overflow on its way in.
+    bounded = np.clip(np.nan_to_num(samples, nan=0.0), -1.0, 1.0)
+    pcm = np.round(bounded * 32767.0).astype(np.int16)
     return rtc.AudioFrame(pcm.tobytes(), rate, 1, len(pcm))
 
 

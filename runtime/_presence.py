@@ -43,6 +43,10 @@ DEFAULT_FORWARD = (0.0, 0.0, -1.0)
 MAX_POSE_RATE_HZ = 20.0
 """At most this many pose packets per second per participant (the protocol's limit)."""
 
+DEFAULT_SWAP_MARGIN_M = 0.25
+"""Default smallest margin (metres) a newcomer needs to displace a heard participant under
+`max_audible` (see `HearingPolicy.swap_margin_m`)."""
+
 _LAYOUT = struct.Struct("<BI3f3f")
 _FLOAT32_MAX = 3.4028234663852886e38
 
@@ -314,7 +318,12 @@ class HearingPolicy:
     """At most this many participants are subscribed, nearest first; 0 = unlimited.
     Participants forced on with `subscribe` count against it (see `choose_audible`)."""
     hysteresis: float = 0.1
-    """A subscribed participant is kept until it is beyond range x (1 + hysteresis)."""
+    """A subscribed participant is kept until it is beyond range x (1 + hysteresis), and
+    under `max_audible` a newcomer displaces it only when nearer by hysteresis x its
+    distance (at least `swap_margin_m`)."""
+    swap_margin_m: float = DEFAULT_SWAP_MARGIN_M
+    """Smallest margin in metres by which a newcomer must be nearer than a subscribed
+    participant to take its place under `max_audible` (so near ones do not flap either)."""
 
     def __post_init__(self) -> None:
         range_m = self.range_m
@@ -332,8 +341,14 @@ class HearingPolicy:
             raise ConfigError(f"hysteresis: {hyst!r}; expected a fraction in [0, 1]")
         if not math.isfinite(hyst) or not 0 <= hyst <= 1:
             raise ConfigError(f"hysteresis: {hyst!r}; expected a fraction in [0, 1]")
+        margin = self.swap_margin_m
+        if isinstance(margin, bool) or not isinstance(margin, int | float):
+            raise ConfigError(f"swap margin: {margin!r}; expected a number of metres")
+        if not math.isfinite(margin) or margin < 0:
+            raise ConfigError(f"swap margin: {margin!r}; expected a finite distance >= 0")
         object.__setattr__(self, "range_m", float(range_m))
         object.__setattr__(self, "hysteresis", float(hyst))
+        object.__setattr__(self, "swap_margin_m", float(margin))
 
     @property
     def limited(self) -> bool:
@@ -344,6 +359,11 @@ class HearingPolicy:
     def leave_range_m(self) -> float:
         """Distance beyond which a subscribed participant is dropped (0 = unlimited)."""
         return self.range_m * (1.0 + self.hysteresis)
+
+    def swap_margin_at(self, distance: float) -> float:
+        """How much nearer than a subscribed participant at `distance` a newcomer must be to
+        take its place under `max_audible`: hysteresis x distance, at least `swap_margin_m`."""
+        return max(self.swap_margin_m, self.hysteresis * distance)
 
 
 def choose_audible(
@@ -363,8 +383,11 @@ def choose_audible(
     2. Everyone else is in range when its distance to the listener is <= `range_m`, or, if
        in `currently`, <= `range_m x (1 + hysteresis)`. A participant without a pose, or any
        participant while the listener's own pose is unknown, counts as in range.
-    3. In-range participants are ranked nearest first, those without a known distance last;
-       equal distances prefer `currently` subscribed ones, then the smaller identity.
+    3. In-range participants are ranked nearest first, those without a known distance last.
+       A `currently` subscribed one ranks as if nearer by `policy.swap_margin_at(distance)`:
+       a newcomer must be nearer by that margin to displace it, so two participants at
+       almost the same distance that sway do not swap places at every update. Equal ranks
+       prefer `currently` subscribed ones, then the smaller identity.
     4. `max_audible` caps the whole result: forced-on participants take their places first
        (so a forced one never pushes the total above the cap), and the nearest ranked fill
        the rest. If more participants are forced on than `max_audible`, all of them are
@@ -389,7 +412,8 @@ def choose_audible(
             limit = policy.leave_range_m if who in currently else policy.range_m
             if distance > limit:
                 continue
-        known.append((distance, keep, who))
+        rank = distance - policy.swap_margin_at(distance) if keep == 0 else distance
+        known.append((rank, keep, who))
     ranked = [who for *_, who in sorted(known)] + [who for _, who in sorted(unknown)]
     if policy.max_audible > 0:
         ranked = ranked[: max(0, policy.max_audible - len(forced_on))]

@@ -128,6 +128,7 @@ REQUESTS: Final[Mapping[str, Mapping[str, tuple[str, bool]]]] = {
     "pose": {"p": ("vec3", True), "f": ("vec3", True)},
     "hearing": {
         "range": ("float", False), "max_audible": ("int", False), "hysteresis": ("float", False),
+        "margin": ("float", False),
     },
     "playout": {"slots": ("i32s", True), "buffered": ("i32s", True), "underruns": ("i32s", False)},
     "capture": {"mic": ("v2s", True), "far": ("v2s", False)},

@@ -3,6 +3,11 @@
 `RoomSession` is created per bridge connection. It translates LiveKit SDK events into
 bridge events (docs/bridge-protocol.md), streams subscribed audio through `RemoteAudio`,
 publishes the microphone from `capture` requests, and shares the listener's pose.
+
+A session holds at most one room at a time, and rooms come and go within it: Godot's
+`disconnect` leaves one, and whenever the server ends it (participant removed, room
+deleted, server shut down, reconnection given up) the room's tasks, audio slots and
+microphone track are released at once, so the next `connect` joins again.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ MIC_QUEUE_MS = 100
 """Depth of the SDK's microphone queue (its default of 1000 ms would allow that much delay)."""
 SUBSCRIPTION_CHECK_S = 0.2
 """How often hearing-range subscriptions are re-evaluated as poses move."""
+RECONNECT_FAILED = "RECONNECT_FAILED"
+"""`room_disconnected` reason when the SDK gave up reconnecting (it reports UNKNOWN_REASON)."""
 
 log = logging.getLogger("livekit_godot.runtime")
 
@@ -78,6 +85,9 @@ class RoomSession:
         self.listener: Pose | None = None
         self.policy = HearingPolicy()
         self._wanted: dict[str, bool] = {}  # publication sid -> subscription we asked for
+        self._reconnecting = False
+        self._resubscribe = False  # after a reconnect: ask again for every subscription
+        self._release: asyncio.Task[None] | None = None
         self.poses_sent = 0
 
     # --- lifecycle ------------------------------------------------------------------
@@ -98,12 +108,14 @@ class RoomSession:
 
     async def connect(self, request: Request) -> None:
         """Join the room named by the request's token (or a dev token)."""
+        await self._released()
         if self.room is not None:
             raise ConnectError("already connected: disconnect first", retryable=False)
         url = normalise_url(request.get("url", ""))
         token = request.get("token") or self._dev_token(url, request)
         room = rtc.Room()
         self._wire(room)
+        self._reconnecting = False
         try:
             await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
         except rtc.ConnectError as exc:
@@ -139,6 +151,11 @@ class RoomSession:
     async def close(self) -> None:
         """Leave the room and stop everything this session started."""
         room, self.room = self.room, None
+        await self._released()
+        await self._teardown(room)
+
+    async def _teardown(self, room: rtc.Room | None) -> None:
+        """Stop what a room started (audio slots, tasks, microphone track) and leave it."""
         await self.audio.close()
         for task in list(self._tasks):
             task.cancel()
@@ -148,8 +165,26 @@ class RoomSession:
         if self._mic_source is not None:
             await self._mic_source.aclose()
             self._mic_source = None
+        self._mic_track = None
+        while not self._mic_queue.empty():
+            self._mic_queue.get_nowait()
+        self._wanted.clear()
+        self.poses = PoseTracker()
+        self._reconnecting = False
+        self._resubscribe = False
         if room is not None:
-            await room.disconnect()
+            await room.disconnect()  # returns at once when the server already ended it
+
+    async def _released(self) -> None:
+        """Wait until a room the server ended is fully released (see `_on_disconnected`)."""
+        release, self._release = self._release, None
+        if release is not None:
+            with contextlib.suppress(Exception):  # logged by `_release_done`
+                await release
+
+    def _release_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("releasing the room failed", exc_info=task.exception())
 
     # --- LiveKit events -------------------------------------------------------------
 
@@ -164,9 +199,9 @@ class RoomSession:
         room.on("active_speakers_changed", self._on_active_speakers)
         room.on("connection_quality_changed", self._on_quality)
         room.on("data_received", self._on_data)
-        room.on("reconnecting", lambda: self._emit("reconnecting"))
-        room.on("reconnected", lambda: self._emit("reconnected"))
-        room.on("disconnected", self._on_disconnected)
+        room.on("reconnecting", lambda: self._on_reconnecting(room))
+        room.on("reconnected", lambda: self._on_reconnected(room))
+        room.on("disconnected", lambda reason: self._on_disconnected(room, reason))
 
     def _on_participant_connected(self, p: rtc.RemoteParticipant) -> None:
         self._emit("participant_connected", **_participant_info(p))
@@ -186,8 +221,13 @@ class RoomSession:
         self.update_subscriptions()
 
     def update_subscriptions(self) -> None:
-        """Subscribe to the audio the listener can hear, unsubscribe from the rest."""
-        if self.room is None:
+        """Subscribe to the audio the listener can hear, unsubscribe from the rest.
+
+        Nothing is asked while the SDK reconnects: a subscription changed then is lost (seen
+        with livekit 1.2.1 after a full reconnect), so every one is asked again once
+        reconnected.
+        """
+        if self.room is None or self._reconnecting:
             return
         audio: dict[str, list[rtc.RemoteTrackPublication]] = {}
         for participant in self.room.remote_participants.values():
@@ -205,10 +245,11 @@ class RoomSession:
         }
         candidates = {identity: self.poses.get(identity) for identity in audio}
         audible = choose_audible(self.listener, candidates, currently, self.policy, self.forced)
+        resend, self._resubscribe = self._resubscribe, False
         for identity, pubs in audio.items():
             want = identity in audible
             for pub in pubs:
-                if self._wanted.get(pub.sid) != want:
+                if resend or self._wanted.get(pub.sid) != want:
                     self._wanted[pub.sid] = want
                     pub.set_subscribed(want)
 
@@ -274,11 +315,31 @@ class RoomSession:
                 "pose", identity=identity, p=Vector3(*pose.position), f=Vector3(*pose.forward)
             )
 
-    def _on_disconnected(self, reason: Any) -> None:
+    def _on_reconnecting(self, room: rtc.Room) -> None:
+        if room is self.room:
+            self._reconnecting = True
+        self._emit("reconnecting")
+
+    def _on_reconnected(self, room: rtc.Room) -> None:
+        if room is self.room:
+            self._reconnecting = False
+            self._resubscribe = True
+            self.update_subscriptions()
+        self._emit("reconnected")
+
+    def _on_disconnected(self, room: rtc.Room, reason: Any) -> None:
         try:
             name = rtc.DisconnectReason.Name(reason)
         except (ValueError, TypeError):
             name = str(reason)
+        if room is self.room:
+            # The server ended the room (or the SDK gave up reconnecting): release it now,
+            # so that the next `connect` joins again.
+            if self._reconnecting and name == "UNKNOWN_REASON":
+                name = RECONNECT_FAILED
+            self.room = None
+            self._release = asyncio.create_task(self._teardown(room), name="release-room")
+            self._release.add_done_callback(self._release_done)
         self._emit("room_disconnected", reason=name)
 
     # --- requests from Godot --------------------------------------------------------
@@ -335,6 +396,7 @@ class RoomSession:
                 range_m=request.get("range", current.range_m),
                 max_audible=request.get("max_audible", current.max_audible),
                 hysteresis=request.get("hysteresis", current.hysteresis),
+                swap_margin_m=request.get("margin", current.swap_margin_m),
             )
             self.update_subscriptions()
 

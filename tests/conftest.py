@@ -15,6 +15,7 @@ import pytest
 from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig, ensure_server_binary
 from support.net import free_port
+from support.rooms import server_credentials
 from support.runtime import RuntimeProcess, start_runtime
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -72,14 +73,23 @@ def livekit_server(loopback_only: None, server_binary: Path) -> Iterator[DevServ
     server.stop()
 
 
+@pytest.fixture
+def private_server(loopback_only: None, server_binary: Path) -> Iterator[DevServer]:
+    """A LiveKit server of the test's own, for tests that stop, kill or restart it (the
+    session's `livekit_server` is shared). Its ports stay the same across `start()` calls, so
+    a restarted server is found at the same URL."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    config = ServerConfig(port=free_port(), rtc_tcp_port=free_port(), rtc_udp_port=free_port())
+    server = DevServer(config, binary=server_binary, log_path=ARTIFACTS / "private-server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def dev_credentials(livekit_server: DevServer) -> tokens.Credentials:
     """Credentials of the session's server."""
-    return tokens.Credentials(
-        url=livekit_server.url,
-        api_key=livekit_server.config.api_key,
-        api_secret=livekit_server.config.api_secret,
-    )
+    return server_credentials(livekit_server)
 
 
 @pytest.fixture

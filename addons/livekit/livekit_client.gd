@@ -21,7 +21,8 @@ signal room_disconnected
 ## A participant is in the room: emitted when one joins, and for everyone already there right
 ## after [signal room_connected] (seed API).
 signal participant_joined(identity: String)
-## A participant left the room; its [ParticipantAudio] is freed right after (seed API).
+## A participant left the room (seed API). Right after, the [ParticipantAudio] the client made
+## for it is freed, and one placed in the scene for it is released (stopped, kept).
 signal participant_left(identity: String)
 ## A participant's audio track is subscribed and plays through its [ParticipantAudio] (seed API).
 signal track_subscribed(participant_identity: String, track_sid: String)
@@ -76,9 +77,19 @@ const POSE_MIN_TURN_DOT := 0.9999
 ## in release exports unless set (or the user argument [code]--livekit-dev-auto-connect[/code]).
 @export var dev_auto_connect: bool = OS.is_debug_build()
 ## Create a [ParticipantAudio] for every participant that joins (else call
-## [method create_participant_audio]).
+## [method create_participant_audio]). A participant with a [ParticipantAudio] placed in the
+## scene for it ([member ParticipantAudio.participant_id]) plays through that node either way.
 @export var auto_create_participant_audio: bool = false
-## Audio bus the participants' voices play on.
+## Scene whose root is a [ParticipantAudio]: every node the client makes for a participant is
+## an instance of it, so one tuned template (attenuation, bus, [member
+## ParticipantAudio.follow_remote_pose], effects below it) sets how all voices sound. Empty:
+## plain [ParticipantAudio] nodes on [member participant_bus].
+@export var participant_template: PackedScene:
+	set(value):
+		participant_template = value
+		update_configuration_warnings()
+## Audio bus of the plain [ParticipantAudio] nodes the client makes (a
+## [member participant_template] and a node placed in the scene keep their own bus).
 @export var participant_bus: StringName = &"Master"
 ## Capture and publish the microphone while in a room.
 @export var microphone_enabled: bool = true
@@ -141,6 +152,8 @@ func _ready() -> void:
 	_participants.setup(self, _bridge)
 	_participants.joined.connect(participant_joined.emit)
 	_participants.left.connect(participant_left.emit)
+	_participants.track_subscribed.connect(track_subscribed.emit)
+	_participants.track_unsubscribed.connect(track_unsubscribed.emit)
 	_link.failed.connect(_on_runtime_failed)
 	_wire_bridge()
 	if LiveKitSettings.has_user_flag(LiveKitSettings.DEV_AUTO_CONNECT_ARG):
@@ -167,7 +180,9 @@ func _notification(what: int) -> void:
 
 
 func _get_configuration_warnings() -> PackedStringArray:
-	return LiveKitSettings.client_warnings(runtime_url, server_url, microphone_enabled)
+	var warnings := LiveKitSettings.client_warnings(runtime_url, server_url, microphone_enabled)
+	warnings.append_array(LiveKitParticipants.client_warnings(self))
+	return warnings
 
 
 ## Joins a room on the LiveKit server at [param url] with an access [param token] (seed API).
@@ -236,10 +251,12 @@ func get_disconnect_reason() -> String:
 	return _disconnect_reason
 
 
-## Returns the [ParticipantAudio] that plays [param participant_id], creating it if needed
-## (seed API). It lives in a world-space container, so it does not move with the listener.
+## Returns the [ParticipantAudio] that plays [param participant_id] (seed API): the node already
+## playing it, else one placed in the scene for it, else a new instance of
+## [member participant_template] in a world-space container (it does not move with the
+## listener).
 func create_participant_audio(participant_id: String) -> ParticipantAudio:
-	return _participants.create_audio(participant_id, participant_bus)
+	return _participants.create_audio(participant_id)
 
 
 ## Returns the [ParticipantAudio] of [param identity], or null.
@@ -450,16 +467,12 @@ func _wire_bridge() -> void:
 	_bridge.connection_failed.connect(_on_connection_failed)
 	_bridge.reconnecting.connect(_on_reconnecting)
 	_bridge.reconnected.connect(_on_reconnected)
-	_bridge.participant_connected.connect(_on_participant_connected)
-	_bridge.participant_disconnected.connect(_participants.remove)
-	_bridge.track_subscribed.connect(_on_track_subscribed)
-	_bridge.track_unsubscribed.connect(_on_track_unsubscribed)
 	_bridge.track_muted.connect(track_muted.emit)
 	_bridge.track_unmuted.connect(track_unmuted.emit)
 	_bridge.active_speakers_changed.connect(active_speakers_changed.emit)
 	_bridge.connection_quality_changed.connect(connection_quality_changed.emit)
 	_bridge.data_received.connect(data_received.emit)
-	_bridge.pose_received.connect(_on_pose)
+	_bridge.pose_received.connect(participant_pose_updated.emit)  # after the node moved
 	_bridge.error_received.connect(_on_error)
 	_bridge.stats_received.connect(stats_received.emit)
 
@@ -509,11 +522,11 @@ func _on_room_connected(_room: String, identity: String, _sid: String, others: A
 		_microphone.start(self)
 		_microphone.clear()
 	if was == RoomState.RECONNECTING:
-		_participants.reconcile(others, auto_create_participant_audio, participant_bus)
+		_participants.reconcile(others)
 		reconnected.emit()
 	else:
 		room_connected.emit()
-		_participants.reconcile(others, auto_create_participant_audio, participant_bus)
+		_participants.reconcile(others)
 
 
 func _on_room_disconnected(reason: String) -> void:
@@ -549,34 +562,6 @@ func _on_reconnected() -> void:
 	if _state == RoomState.RECONNECTING:
 		_state = RoomState.CONNECTED
 		reconnected.emit()
-
-
-func _on_participant_connected(
-	identity: String, display_name: String, sid: String, metadata: String
-) -> void:
-	if not is_room_connected():
-		return
-	var info := {"identity": identity, "name": display_name, "sid": sid, "metadata": metadata}
-	_participants.add(info, auto_create_participant_audio, participant_bus)
-
-
-func _on_track_subscribed(identity: String, track_sid: String, slot: int) -> void:
-	_participants.route(identity, slot)
-	if _bridge.has_sticky("volume:" + identity):
-		_bridge.send_sticky("volume:" + identity)  # the runtime's new slot starts at gain 1
-	track_subscribed.emit(identity, track_sid)
-
-
-func _on_track_unsubscribed(identity: String, track_sid: String, slot: int) -> void:
-	_participants.unroute(identity, slot)
-	track_unsubscribed.emit(identity, track_sid)
-
-
-func _on_pose(identity: String, pose_position: Vector3, pose_forward: Vector3) -> void:
-	var audio := _participants.get_audio(identity)
-	if audio != null:
-		audio.apply_remote_pose(pose_position, pose_forward)
-	participant_pose_updated.emit(identity, pose_position, pose_forward)
 
 
 func _on_error(code: String, message: String) -> void:

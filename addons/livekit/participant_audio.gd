@@ -1,10 +1,18 @@
+@tool
 class_name ParticipantAudio
 extends AudioStreamPlayer3D
 ## One remote participant's voice, played in 3D by Godot's audio server.
 ##
-## Fed by an [AudioStreamGenerator] at the engine's mix rate. [LiveKitClient] creates these
-## with [method LiveKitClient.create_participant_audio] and routes the participant's audio to
-## [method push_stereo]. Audio is never dropped silently: what does not fit in the generator
+## Fed by an [AudioStreamGenerator] at the engine's mix rate. [LiveKitClient] routes the
+## participant's audio to [method push_stereo]. Where the node comes from:
+## [br]- placed in a scene with [member participant_id] set: the client adopts it when that
+## participant joins (no second node is made) and releases it when the participant leaves
+## (playback stopped and cleared, the node kept for the next join);
+## [br]- otherwise the client makes one from [member LiveKitClient.participant_template]
+## (or a plain one) in [method LiveKitClient.create_participant_audio] or automatically, and
+## frees it when the participant leaves.
+## [br][br]
+## Audio is never dropped silently: what does not fit in the generator
 ## waits in a local queue for the next frame, and [method buffered_frames] reports both, so
 ## the runtime keeps the total near its target. Only if more than [constant MAX_PENDING_SECONDS]
 ## pile up (the game stopped processing) is the oldest audio dropped, and counted in
@@ -15,8 +23,15 @@ const BUFFER_SECONDS := 0.5
 ## Most audio kept waiting outside the generator before the oldest is dropped, in seconds.
 const MAX_PENDING_SECONDS := 1.0
 
+## Identity of the participant this node plays. Set it on a node placed in a scene to have
+## that participant play here (see the class description); the client sets it on the nodes
+## it makes. Same as [method set_participant_id] and [method get_participant_id] (seed API).
+@export var participant_id: String = "":
+	set = set_participant_id,
+	get = get_participant_id
 ## When true, the node moves to the position (and faces the direction) the participant shares
-## through LiveKit (see [signal LiveKitClient.participant_pose_updated]).
+## through LiveKit (see [signal LiveKitClient.participant_pose_updated]). Set it per node, or
+## on [member LiveKitClient.participant_template] for every node the client makes.
 @export var follow_remote_pose: bool = false
 
 var _participant_id: String = ""
@@ -36,14 +51,16 @@ var _underruns_taken: int = 0
 
 
 func _init() -> void:
-	var generator := AudioStreamGenerator.new()
-	generator.mix_rate = AudioServer.get_mix_rate()
-	generator.buffer_length = BUFFER_SECONDS
-	stream = generator
-	playback_type = AudioServer.PLAYBACK_TYPE_STREAM
+	if not Engine.is_editor_hint():  # in the editor: nothing that would be saved in a scene
+		_use_generator()
 
 
 func _enter_tree() -> void:
+	if Engine.is_editor_hint():
+		set_process(false)
+		return
+	if not stream is AudioStreamGenerator:  # a scene set one: the voice needs its generator
+		_use_generator()
 	_acquire_playback()
 
 
@@ -51,9 +68,15 @@ func _process(_delta: float) -> void:
 	_flush_pending()
 
 
+func _get_configuration_warnings() -> PackedStringArray:
+	return LiveKitParticipants.audio_warnings(self)
+
+
 ## Sets the identity of the participant this node plays (seed API).
 func set_participant_id(id: String) -> void:
 	_participant_id = id
+	if Engine.is_editor_hint():
+		update_configuration_warnings()
 
 
 ## Returns the identity of the participant this node plays (seed API).
@@ -152,6 +175,20 @@ func get_dropped_frames() -> int:
 	return _dropped_frames
 
 
+## Stops playback and forgets every frame queued: the node is silent and ready to play again
+## (the next push starts it). The client calls it when the participant of a node placed in
+## the scene leaves. Counters ([method get_frames_received], ...) keep counting.
+func clear_audio() -> void:
+	stop()
+	_playback = null
+	_capacity = 0
+	_pending.clear()
+	_pending_frames = 0
+	_started = false
+	_starving = false
+	set_process(false)
+
+
 ## Moves and turns the node to a pose the participant shared, if [member follow_remote_pose].
 func apply_remote_pose(remote_position: Vector3, remote_forward: Vector3) -> void:
 	if not follow_remote_pose:
@@ -188,6 +225,14 @@ static func mono_to_stereo(samples: PackedFloat32Array) -> PackedVector2Array:
 		push_error("LiveKit: could not convert mono samples to stereo frames")
 		return PackedVector2Array()
 	return stereo
+
+
+func _use_generator() -> void:
+	var generator := AudioStreamGenerator.new()
+	generator.mix_rate = AudioServer.get_mix_rate()
+	generator.buffer_length = BUFFER_SECONDS
+	stream = generator
+	playback_type = AudioServer.PLAYBACK_TYPE_STREAM
 
 
 func _acquire_playback() -> void:

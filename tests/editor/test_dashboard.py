@@ -18,6 +18,7 @@ from support.godot_standin import GodotStandIn
 from support.net import free_port
 from support.rooms import TwoTalkers
 from support.runtime import RuntimeProcess
+from support.waiting import until
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
@@ -48,16 +49,6 @@ async def server_identities(creds: tokens.Credentials, room: str) -> list[str]:
     async with api.LiveKitAPI(creds.url, creds.api_key, creds.api_secret) as lkapi:
         listed = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
     return [p.identity for p in listed.participants]
-
-
-async def until(check: Callable[[], Any], wait: float, what: str) -> None:
-    """Await `check()` every 0.2 s until it is truthy, for at most `wait` seconds."""
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what}: not within {wait} s")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,10 +209,15 @@ class _Watch:
     lines: list[str] = field(default_factory=list)
     page_errors: list[tuple[float, str]] = field(default_factory=list)
     scanned: int = 0
+    listener: Callable[[str], None] | None = None
 
     def on_console(self, text: str) -> None:
-        """Record one console message (split into lines)."""
-        self.lines.extend(text.splitlines() or [""])
+        """Record one console message (split into lines), and hand each to the listener."""
+        new = text.splitlines() or [""]
+        self.lines.extend(new)
+        if self.listener is not None:
+            for line in new:
+                self.listener(line)
 
     def on_page_error(self, text: str) -> None:
         """Record an uncaught page error, in order with the console lines."""
@@ -250,10 +255,13 @@ def run_page(
     timeout: float = 60.0,
     screenshot: Path | None = None,
     fail_on: Sequence[str] = FAIL_FAST_MARKERS,
+    on_line: Callable[[str], None] | None = None,
     chromium_flags: Sequence[str] = CHROMIUM_FLAGS,
 ) -> EngineResult:
     """Open ``url`` in a fresh headless Chromium and wait for the engine's verdict.
 
+    ``on_line`` is called with each console line as it arrives, from Playwright's thread
+    (a test that must act on what the engine prints while it runs uses it).
     ``chromium_flags`` replaces :data:`CHROMIUM_FLAGS` (e.g. to map another host name to
     127.0.0.1 with ``--host-resolver-rules``).
 
@@ -263,7 +271,7 @@ def run_page(
     # Imported here so that packing (and test_pack.py) works without Playwright installed.
     from playwright.sync_api import sync_playwright
 
-    watch = _Watch()
+    watch = _Watch(listener=on_line)
     started = time.monotonic()
     verdict: tuple[bool, str] | None = None
     shot: Path | None = None
@@ -338,6 +346,7 @@ class GodotWebEngine:
         main_scene: str | None = None,
         addon_dir: Path | None = ADDON_DIR,
         fail_on: Sequence[str] = FAIL_FAST_MARKERS,
+        on_line: Callable[[str], None] | None = None,
     ) -> EngineResult:
         """Pack ``project`` (+ ``files``, + the addon) and run it until its verdict.
 
@@ -348,7 +357,8 @@ class GodotWebEngine:
         come before ``--``. ``screenshot`` names a PNG to take of the canvas (640x360) right
         after ``ENGINE_TEST PASS``, so a scene to picture must keep running after that line.
         ``addon_dir`` (default ``addons/livekit``) is packed as ``res://addons/livekit/``;
-        ``None`` packs no addon.
+        ``None`` packs no addon. ``on_line`` gets every console line as it arrives (from
+        another thread; see :func:`tests.engine.room_support.EngineLines`).
         """
         pack = build_pack(project, files, addon_dir=addon_dir, main_scene=main_scene)
         run_id = f"run{next(self._ids)}"
@@ -369,6 +379,7 @@ class GodotWebEngine:
                     timeout=timeout,
                     screenshot=screenshot,
                     fail_on=fail_on,
+                    on_line=on_line,
                 ).result()
         finally:
             self._server.unpublish(run_id)

@@ -75,3 +75,41 @@ def captured_audio(result: EngineResult, tag: str = "CAPTURE") -> npt.NDArray[np
 def doubles() -> dict[str, str]:
     """The test doubles (tests/engine/doubles/*.gd), to pack as ``res://doubles/...``."""
     return {f"doubles/{p.name}": p.read_text(encoding="utf-8") for p in DOUBLES.glob("*.gd")}
+
+
+class EngineLines:
+    """The engine's console lines as they arrive, for a test that acts on them mid-run.
+
+    Pass :meth:`feed` as ``on_line`` to :meth:`GodotWebEngine.run_async` (it is called from
+    Playwright's thread); :meth:`wait` returns the next line starting with a prefix.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self.seen: list[str] = []
+
+    def feed(self, line: str) -> None:
+        """Hand over one line (from any thread)."""
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, line)
+
+    async def wait(
+        self, prefix: str, engine: asyncio.Task[EngineResult], wait: float
+    ) -> tuple[str, float]:
+        """The next line starting with ``prefix`` and when it came (``time.monotonic()``);
+        fails after ``wait`` s, or at once if the engine run ends first."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                line = await asyncio.wait_for(self._queue.get(), 0.2)
+            except TimeoutError:
+                await engine_alive(engine)
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"the engine printed no {prefix!r} within {wait:.0f} s; last lines:\n"
+                        + "\n".join(self.seen[-15:])
+                    ) from None
+                continue
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line, time.monotonic()

@@ -220,6 +220,27 @@ def test_the_gizmos_draw_through_the_gizmo(glue: EngineResult) -> None:
     assert glue.value("GIZMO_CLIENT").startswith("hearing:")
 
 
+def test_the_panel_preview_and_gizmos_work_on_a_participant_template(glue: EngineResult) -> None:
+    """A participant_template scene open in the editor, its ParticipantAudio root selected."""
+    _assert_ok(
+        glue,
+        "template_root_is_a_voice",
+        "template_inspected",
+        "template_panel",
+        "template_panel_shows_its_tuning",
+        "template_edit_undoable",
+        "template_preview_starts",
+        "template_preview_plays_at_the_root",
+        "template_preview_pushed",
+        "template_has_gizmo",
+        "template_gizmo_spheres_and_cone",
+        "template_no_warnings",
+        "template_problems",
+    )
+    # unit_size 4 m and max_distance 12 m spheres, and a 12 m emission cone.
+    assert glue.value("TEMPLATE_GIZMO_RADII") == "4.0,12.0,12.0"
+
+
 def test_the_dock_host_follows_the_selection(glue: EngineResult) -> None:
     _assert_ok(
         glue,

@@ -93,6 +93,21 @@ def test_attenuation_panel_for_each_model(godot_engine: GodotWebEngine, model: i
     _assert_png(shot)
 
 
+def test_attenuation_panel_on_a_participant_template(godot_engine: GodotWebEngine) -> None:
+    """The panel edits the ParticipantAudio root of a participant_template scene (unit_size 4,
+    max_db 1.5, max_distance 12): it shows that tuning, and presets, edits and the audible
+    preview work on it as on a lone node."""
+    result = _run(godot_engine, "attenuation", "--model=0", "--target=template")
+    checks = _assert_checks(result, at_least=16)
+    assert {"template_tuning_shown", "template_title", "preview_consumed"} <= set(checks)
+    assert {"preview_at_target", "preview_follows_settings", "target_stream_untouched"} <= set(
+        checks
+    )
+    readout = result.value("TEMPLATE_READOUT")
+    print(f"template readout: {readout}")
+    assert "silent from 12 m" in readout
+
+
 def test_dock_with_profiles_and_a_minted_token(godot_engine: GodotWebEngine) -> None:
     shot = SCREENSHOTS / "dock.png"
     result = _run(godot_engine, "dock", screenshot=shot)

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 
 import psutil
@@ -27,6 +27,7 @@ from support.bundle import bundle_folder, bundled_executable, empty_env
 from support.godot_standin import GodotStandIn
 from support.rooms import join, publish_tone
 from support.runtime import RuntimeProcess, start_runtime
+from support.waiting import until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -70,15 +71,6 @@ def _outside_files(pid: int, folder: Path) -> tuple[list[str], list[str]]:
     return outside, ffi
 
 
-async def _until(check: Callable[[], Awaitable[bool]], wait: float, what: str) -> None:
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what}: not within {wait} s")
-
-
 @pytest.mark.server
 @pytest.mark.slow
 async def test_bundled_runtime_joins_a_real_room_with_an_empty_environment(
@@ -110,7 +102,7 @@ async def test_bundled_runtime_joins_a_real_room_with_an_empty_environment(
                 assert speaker is not None
                 return "bundled-godot" in {p.identity for p in speaker.remote_participants.values()}
 
-            await _until(seen_by_speaker, 15, "the SDK participant sees the bundled runtime")
+            await until(seen_by_speaker, 15, "the SDK participant sees the bundled runtime")
             async with api.LiveKitAPI(
                 dev_credentials.url, dev_credentials.api_key, dev_credentials.api_secret
             ) as lkapi:
@@ -212,11 +204,11 @@ async def test_bundled_demo_bots_join_and_leave(
         return {p.identity for p in listed.participants}
 
     try:
-        await _until(lambda: _contains(present(), "bot-1"), 20, "the bundled bot joins")
+        await until(lambda: _contains(present(), "bot-1"), 20, "the bundled bot joins")
         bots.terminate()
         code = await asyncio.to_thread(bots.wait, 15)
         stderr = bots.stderr.read() if bots.stderr else ""
-        await _until(lambda: _lacks(present(), "bot-1"), 15, "the bundled bot leaves")
+        await until(lambda: _lacks(present(), "bot-1"), 15, "the bundled bot leaves")
     finally:
         if bots.poll() is None:
             bots.kill()

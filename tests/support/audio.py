@@ -35,3 +35,14 @@ def rms_db(samples: npt.NDArray[np.floating]) -> float:
     """RMS level in dBFS (full scale = 1.0)."""
     x = np.asarray(samples, dtype=np.float64)
     return float(20 * np.log10(np.sqrt(np.mean(x * x)) + 1e-12))
+
+
+def tone_db(samples: npt.NDArray[np.floating], rate: int, freq: float, width: float = 8.0) -> float:
+    """Level in dB of the component at ``freq`` (Hann-windowed spectrum, the power within
+    ``width`` Hz of it), on an arbitrary scale shared by every call with the same length and
+    rate: compare two tones of one recording by subtracting their values."""
+    x = np.asarray(samples, dtype=np.float64)
+    x = x - x.mean()
+    spectrum = np.fft.rfft(x * np.hanning(len(x)))
+    bins = np.abs(np.fft.rfftfreq(len(x), 1.0 / rate) - freq) <= width
+    return float(10 * np.log10(np.sum(np.abs(spectrum[bins]) ** 2) + 1e-24))

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from livekit import api, rtc
 
 from livekit_godot import tokens
+from livekit_godot._devserver import DevServer
 
 from .audio import sine, to_int16
 
@@ -74,6 +75,12 @@ async def collect(stream: rtc.AudioStream, seconds: float) -> npt.NDArray[np.flo
         if got >= wanted:
             break
     return np.concatenate(chunks)
+
+
+def server_credentials(server: DevServer) -> tokens.Credentials:
+    """Credentials of a running development server."""
+    config = server.config
+    return tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)
 
 
 async def join(creds: tokens.Credentials, identity: str, room: str) -> rtc.Room:

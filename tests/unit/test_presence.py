@@ -349,6 +349,9 @@ ORIGIN = at(0)
         ({"hysteresis": -0.1}, "hysteresis.*\\[0, 1\\]"),
         ({"hysteresis": 1.5}, "hysteresis"),
         ({"hysteresis": math.nan}, "hysteresis"),
+        ({"swap_margin_m": -0.5}, "swap margin"),
+        ({"swap_margin_m": math.inf}, "swap margin"),
+        ({"swap_margin_m": "1"}, "swap margin"),
     ],
 )
 def test_policy_rejects_bad_values(kwargs: dict[str, object], match: str) -> None:
@@ -407,9 +410,62 @@ def test_equal_distances_prefer_current_then_identity() -> None:
     policy = HearingPolicy(max_audible=1)
     assert choose_audible(ORIGIN, candidates, set(), policy) == {"a"}
     assert choose_audible(ORIGIN, candidates, {"c"}, policy) == {"c"}
-    # A strictly nearer newcomer still wins over a subscribed one.
-    candidates["d"] = at(1.9)
+    # A newcomer nearer by more than the swap margin wins over a subscribed one...
+    candidates["d"] = at(1.7)
     assert choose_audible(ORIGIN, candidates, {"c"}, policy) == {"d"}
+    # ... one nearer by less does not (2 m x 10 % = 0.2 m, the floor is 0.25 m).
+    candidates["d"] = at(1.8)
+    assert choose_audible(ORIGIN, candidates, {"c"}, policy) == {"c"}
+
+
+def test_swap_margin_is_the_hysteresis_share_of_the_distance_with_a_floor() -> None:
+    policy = HearingPolicy(max_audible=1, hysteresis=0.1, swap_margin_m=0.25)
+    assert policy.swap_margin_at(1.0) == 0.25
+    assert policy.swap_margin_at(20.0) == pytest.approx(2.0)
+    heard = {"heard"}
+    # At 20 m the newcomer needs to be more than 2 m nearer.
+    assert choose_audible(ORIGIN, {"heard": at(20), "new": at(18.1)}, heard, policy) == heard
+    assert choose_audible(ORIGIN, {"heard": at(20), "new": at(17.9)}, heard, policy) == {"new"}
+    # Without hysteresis and margin, any nearer newcomer wins (the old behaviour).
+    bare = HearingPolicy(max_audible=1, hysteresis=0.0, swap_margin_m=0.0)
+    assert choose_audible(ORIGIN, {"heard": at(5.0), "new": at(4.99)}, heard, bare) == {"new"}
+
+
+def _swaps(policy: HearingPolicy, updates: int, seed: int) -> tuple[int, set[str]]:
+    """Two participants at 4.99 m and 5.0 m swaying +-3 cm; count subscription changes."""
+    rng = random.Random(seed)
+    current: set[str] = set()
+    changes = 0
+    for _ in range(updates):
+        candidates = {
+            "a": at(4.99 + rng.uniform(-0.03, 0.03)),
+            "b": at(5.0 + rng.uniform(-0.03, 0.03)),
+        }
+        chosen = choose_audible(ORIGIN, candidates, current, policy)
+        changes += len(chosen ^ current)  # each one subscribed or unsubscribed
+        current = chosen
+    return changes, current
+
+
+def test_k_nearest_cut_does_not_flap_between_two_swaying_participants() -> None:
+    with_margin, heard = _swaps(HearingPolicy(range_m=10.0, max_audible=1), 1000, seed=3)
+    without, _ = _swaps(
+        HearingPolicy(range_m=10.0, max_audible=1, hysteresis=0.0, swap_margin_m=0.0), 1000, 3
+    )
+    print(f"subscription changes in 1000 updates: {with_margin} with hysteresis, {without} without")
+    assert with_margin == 1  # the first subscription, then never a swap
+    assert len(heard) == 1
+    assert without > 100
+
+
+def test_k_nearest_cut_still_follows_a_real_move() -> None:
+    policy = HearingPolicy(max_audible=1)
+    current = choose_audible(ORIGIN, {"a": at(5.0), "b": at(8.0)}, set(), policy)
+    assert current == {"a"}
+    # b walks up to 3 m (well past the 0.5 m margin at 5 m): it takes a's place once.
+    for x in [7.0, 6.0, 5.0, 4.6, 4.4, 4.0, 3.0]:
+        current = choose_audible(ORIGIN, {"a": at(5.0), "b": at(x)}, current, policy)
+    assert current == {"b"}
 
 
 def test_unknown_poses_count_as_in_range_and_rank_last() -> None:
@@ -475,6 +531,7 @@ identities = st.sampled_from([f"p{i}" for i in range(12)])
     range_m=st.sampled_from([0.0, 1.0, 5.0, 12.5, 40.0]),
     max_audible=st.integers(0, 6),
     hysteresis=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    margin=st.sampled_from([0.0, 0.25, 2.0]),
 )
 def test_policy_properties(
     listener: Pose | None,
@@ -484,8 +541,11 @@ def test_policy_properties(
     range_m: float,
     max_audible: int,
     hysteresis: float,
+    margin: float,
 ) -> None:
-    policy = HearingPolicy(range_m=range_m, max_audible=max_audible, hysteresis=hysteresis)
+    policy = HearingPolicy(
+        range_m=range_m, max_audible=max_audible, hysteresis=hysteresis, swap_margin_m=margin
+    )
     got = choose_audible(listener, candidates, currently, policy, forced)
     forced_on = {who for who in candidates if forced.get(who) is True}
     assert got <= set(candidates)

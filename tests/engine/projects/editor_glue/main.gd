@@ -14,6 +14,9 @@ const INSPECTOR_PLUGIN := preload("res://addons/livekit/editor/livekit_inspector
 const GIZMO_PLUGIN := preload("res://addons/livekit/editor/livekit_gizmos.gd")
 const DOCK_HOST := preload("res://addons/livekit/editor/livekit_dock_host.gd")
 const EXPORT_PLUGIN := preload("res://addons/livekit/editor/livekit_export_plugin.gd")
+## A participant template scene as a game developer tunes it (opened in the editor, its root
+## selected).
+const VOICE_TEMPLATE := preload("res://voice_template.tscn")
 
 var _checks := CHECKS.new()
 
@@ -29,6 +32,7 @@ func _ready() -> void:
 			await _plugin_case()
 			_inspector_case()
 			_gizmo_case()
+			await _template_case()
 			await _dock_host_case()
 		"export":
 			EXPORT_CASE.new(_checks).run()
@@ -288,6 +292,83 @@ func _check_redraw(plugin: GIZMO_PLUGIN, node: Node3D) -> void:
 	print("GIZMO_%s=%s" % [label.to_upper(), ",".join(drawn)])
 	_check("redraw_clears_first_" + label, cleared_first, "")
 	_check("redraw_lines_" + label, same and not lines.is_empty(), ",".join(drawn))
+
+
+# --- a participant template scene, open as the edited scene ------------------------------
+
+
+func _template_case() -> void:
+	StandInRecorder.reset()
+	var root := VOICE_TEMPLATE.instantiate() as ParticipantAudio
+	_check("template_root_is_a_voice", root != null, str(root))
+	if root == null:
+		return
+	add_child(root)  # the edited scene is in the editor's tree
+	var inspector: INSPECTOR_PLUGIN = INSPECTOR_PLUGIN.new()
+	inspector.undo_redo = StandInRecorder.undo_redo()
+	_check("template_inspected", inspector._can_handle(root), "")
+	inspector._parse_begin(root)
+	var controls := StandInRecorder.registered(&"custom_control")
+	var panel := controls[0] as LiveKitAttenuationPanel if controls.size() == 1 else null
+	_check("template_panel", panel != null and panel.get_target() == root, str(controls))
+	if panel == null:
+		root.free()
+		return
+	add_child(panel)
+	var shown := panel.get_settings()
+	_check(
+		"template_panel_shows_its_tuning",
+		shown == LiveKitAttenuation.settings_of(root) and is_equal_approx(shown["unit_size"], 4.0),
+		str(shown)
+	)
+	var before := StandInRecorder.calls.size()
+	panel.set_setting("max_db", 0.5)
+	var made := StandInRecorder.calls.slice(before)
+	_check(
+		"template_edit_undoable",
+		made.size() == 4 and made[1]["args"][0] == root and made[1]["args"][1] == &"max_db",
+		str(made.size())
+	)
+	_check("template_preview_starts", panel.set_preview(true) == OK, "")
+	for i in 20:
+		await get_tree().process_frame
+	var player := panel.get_preview().get_player()
+	_check(
+		"template_preview_plays_at_the_root",
+		(
+			player != null
+			and player.playing
+			and player.get_parent() == root
+			and is_equal_approx(player.unit_size, 4.0)
+			and is_equal_approx(player.max_distance, 12.0)
+			and is_equal_approx(player.max_db, 0.5)
+		),
+		str(player)
+	)
+	_check("template_preview_pushed", panel.get_preview().get_frames_pushed() > 0, "")
+	panel.set_preview(false)
+	var gizmos: GIZMO_PLUGIN = GIZMO_PLUGIN.new()
+	_check("template_has_gizmo", gizmos._has_gizmo(root), "")
+	var gizmo := EditorNode3DGizmo.new()
+	gizmo.set_node_3d(root)
+	gizmos._redraw(gizmo)
+	var radii := PackedStringArray()
+	for call: Dictionary in StandInRecorder.calls_to(&"add_lines"):
+		var lines: PackedVector3Array = call["args"][0]
+		var longest := 0.0
+		for point in lines:
+			longest = maxf(longest, point.length())
+		radii.append("%.1f" % longest)
+	print("TEMPLATE_GIZMO_RADII=%s" % ",".join(radii))
+	_check(
+		"template_gizmo_spheres_and_cone",
+		radii == PackedStringArray(["4.0", "12.0", "12.0"]),
+		",".join(radii)
+	)
+	_check("template_no_warnings", root._get_configuration_warnings().is_empty(), "")
+	_check("template_problems", StandInRecorder.problems.is_empty(), str(StandInRecorder.problems))
+	panel.free()
+	root.free()
 
 
 # --- the dock host ------------------------------------------------------------------------

@@ -4,12 +4,16 @@ extends Control
 ## live, through a real editor-mode runtime and LiveKit server (live).
 ##
 ## User arguments: --view=dock|dashboard|attenuation|live; for the attenuation view
-## --model=0..3; for the live view --room=, --profile=, --game-runtime=, --game-key=.
+## --model=0..3 and --target=template (edit the root of a participant template scene instead
+## of a new ParticipantAudio); for the live view --room=, --profile=, --game-runtime=,
+## --game-key=.
 ## Prints CHECK <name> <ok|FAIL> <detail> lines and KEY=VALUE lines, then
 ## ENGINE_TEST PASS (or FAIL) and keeps running so that the harness can take its screenshot.
 
 const DOCK_SCENE := preload("res://addons/livekit/ui/livekit_dock.tscn")
 const PANEL_SCENE := preload("res://addons/livekit/ui/attenuation_panel.tscn")
+## A participant template (a scene whose root is a tuned ParticipantAudio).
+const VOICE_TEMPLATE := preload("res://voice_template.tscn")
 ## Frames before the late checks (the preview must have played for a while).
 const CHECK_FRAME := 50
 ## Where the reference table is packed by the Python test.
@@ -90,8 +94,10 @@ func _show_attenuation(model: int) -> void:
 	add_child(world)
 	var camera := Camera3D.new()
 	world.add_child(camera)
-	_voice = ParticipantAudio.new()
-	_voice.name = "Alice"
+	var template := _user_arg("--target=", "") == "template"
+	_voice = VOICE_TEMPLATE.instantiate() if template else ParticipantAudio.new()
+	if not template:
+		_voice.name = "Alice"
 	_voice.position = Vector3(0.0, 0.0, -8.0)
 	world.add_child(_voice)
 	_panel = PANEL_SCENE.instantiate()
@@ -102,6 +108,19 @@ func _show_attenuation(model: int) -> void:
 		func(property: StringName, _old: Variant, _new: Variant) -> void: edits.append(property)
 	)
 	_panel.set_target(_voice)
+	if template:
+		var shown := _panel.get_settings()
+		print("TEMPLATE_READOUT=%s" % _panel.get_readout_text().replace("\n", " | "))
+		_check(
+			"template_tuning_shown",
+			(
+				shown == LiveKitAttenuation.settings_of(_voice)
+				and is_equal_approx(shown["unit_size"], 4.0)
+				and is_equal_approx(shown["max_distance"], 12.0)
+			),
+			str(shown)
+		)
+		_check("template_title", _panel.get_node("%Title").text.contains("TunedVoice"), "")
 	_check_table()
 	_check_presets()
 	_check("edits_announced", edits.size() >= 4, "%d" % edits.size())
