@@ -122,7 +122,10 @@ REQUESTS: Final[Mapping[str, Mapping[str, tuple[str, bool]]]] = {
     "hearing": {
         "range": ("float", False), "max_audible": ("int", False), "hysteresis": ("float", False),
     },
-    "playout": {"slots": ("i32s", True), "buffered": ("i32s", True), "underruns": ("i32s", False)},
+    "playout": {
+        "slots": ("i32s", True), "buffered": ("i32s", True), "underruns": ("i32s", False),
+        "dropped": ("i32s", False),
+    },
     "capture": {"mic": ("v2s", True), "far": ("v2s", False), "latency_ms": ("float", False)},
     "data": {
         "payload": ("bytes", True), "topic": ("str", False), "reliable": ("bool", False),
