@@ -11,10 +11,11 @@ here: 12 dB instead of 50 at 1 ms/s, 30 dB after 20 s at 0.3 ms/s).
 
 `shift` follows the delay `EchoDelayEstimator` measures: shift = predicted delay - anchor,
 read between samples (linear interpolation), so it changes smoothly. The anchor is the first
-measured delay minus `MARGIN_MS`, so a delay that shrinks a little never needs audio from the
-future; when it shrinks more, or grows past `MAX_SHIFT_MS`, the anchor moves (one step the
-canceller re-adapts to; counted in `reanchored`). The canceller is told the anchor as its
-stream delay, or, before any measurement, Godot's output latency.
+measured delay (the reference is read as before: nothing moves). A shift cannot be negative
+(that would need audio from the future), so when the delay shrinks below the anchor, the
+anchor moves to `MARGIN_MS` below it, and when the shift grows past `MAX_SHIFT_MS` the anchor
+moves up: each one step the canceller re-adapts to, counted in `reanchored`. The canceller is
+told the anchor as its stream delay, or, before any measurement, Godot's output latency.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from ._echo_delay import EchoDelayEstimator
 Mono = npt.NDArray[np.float32]
 
 MARGIN_MS = 5.0
-"""How much the delay may shrink below its first measurement before the anchor moves."""
+"""When the delay shrinks below the anchor, the anchor moves this far below it (so a slow
+shrink moves it once per `MARGIN_MS`)."""
 MAX_SHIFT_MS = 250.0
 """How far the reference is read behind before the anchor moves up instead."""
 HISTORY_S = 0.5
@@ -95,7 +97,7 @@ class EchoReference:
             self.shift_ms = 0.0
             return 0.0
         if self.anchor_ms is None:
-            self.anchor_ms = max(0.0, predicted - MARGIN_MS)
+            self.anchor_ms = predicted  # as it was read so far: nothing moves
         shift = predicted - self.anchor_ms
         if shift < 0.0 or shift > MAX_SHIFT_MS:
             self.anchor_ms = max(0.0, predicted - MARGIN_MS)
