@@ -1,46 +1,62 @@
-"""Publishing the processed microphone: a short, bounded queue in front of LiveKit's.
+"""Publishing the processed microphone: a measured cushion in front of LiveKit's queue.
 
 Godot delivers its microphone in bursts (one mix block at a time: 46 ms on the web, 10-20 ms
-on desktops), while LiveKit's `AudioSource` sends 10 ms every 10 ms. Whatever waits between
-the two is latency, for the voice and for every control: a backlog that once built up (the
-first frames after joining come all at once) would otherwise stay for the whole call. So:
+on desktops, later when a frame hitches), while LiveKit's `AudioSource` sends 10 ms every
+10 ms. What waits between the two is latency; too little, and the SDK's queue runs dry:
+then it sends nothing for up to 100 ms before it sends silence (livekit/rust-sdks,
+webrtc-sys audio_track.cpp), a pause in the packets that makes every listener's jitter
+buffer grow and stay grown (seen here: 240 ms instead of about 30). So:
 
-- LiveKit's own queue is kept short (`SOURCE_QUEUE_MS`); the rest waits here, where it can be
-  measured and trimmed. When the backlog has stayed above `SLACK_MS` for a whole
-  `TRIM_WINDOW_S` (the lowest it went in that window), the excess is dropped, oldest first,
-  and counted: a rare 10-20 ms skip instead of a delay that never goes away.
+- The SDK's own queue is short (`SOURCE_QUEUE_MS`); the rest waits here as a *cushion* whose
+  lowest point over each `TRIM_WINDOW_S` is kept near `cushion_ms`: above it by more than
+  `SLACK_MS`, the excess is dropped (oldest first, counted in `frames_trimmed`); a backlog
+  that once built up (the first frames after joining come all at once) does not stay.
+- When Godot is late and the SDK's queue gets below `REFILL_MS` with nothing waiting here,
+  a frame of silence is sent instead (counted in `silence_filled`), and the cushion grows by
+  `CUSHION_STEP_MS` (up to `MAX_CUSHION_MS`); `RELAX_S` without that shrinks it again by
+  half a step, down to `MIN_CUSHION_MS`: a hitching game buys itself a deeper cushion, a
+  smooth one keeps the latency low.
 - Mute and push-to-talk act as frames leave for LiveKit, so a change applies to the very
-  next 10 ms sent; what LiveKit already queued (at most `SOURCE_QUEUE_MS`) is cleared too.
+  next 10 ms sent; what the SDK already queued (at most `SOURCE_QUEUE_MS`, audio from before
+  or silence) is cleared, and refilled at once from the cushion. The cushion therefore adds
+  nothing to how fast a listener hears a control.
 - When the voice gate opens, the silence queued here ahead of the first voiced frame is
-  dropped (nothing is lost: it was silence), so the backlog does not delay the voice.
+  dropped (nothing is lost: it was silence), so the cushion does not delay the voice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
 
 from livekit import rtc
 
-SOURCE_QUEUE_MS = 30
+SOURCE_QUEUE_MS = 40
 """Depth of the SDK's queue (its default of 1000 ms would allow that much delay)."""
-SLACK_MS = 40.0
-"""Backlog tolerated at its lowest point over a window: the cushion against late deliveries
-from Godot (its frame time, a busy machine); above it the excess is latency to remove, down
-to `KEEP_MS`."""
-KEEP_MS = 30.0
-"""Backlog left at its lowest point after a trim."""
+MIN_CUSHION_MS = 30.0
+"""The cushion's lowest point on a smooth delivery."""
+MAX_CUSHION_MS = 150.0
+"""The deepest the cushion grows for a hitching one."""
+CUSHION_STEP_MS = 20.0
+"""Growth of the cushion per late delivery."""
+RELAX_S = 10.0
+"""Time without a late delivery before the cushion shrinks by half a step."""
+SLACK_MS = 10.0
+"""How far above the cushion the lowest point may stay before the excess is dropped."""
 TRIM_WINDOW_S = 1.0
-"""How long the backlog must stay above `SLACK_MS` before it is trimmed."""
+"""The window whose lowest point is compared with the cushion."""
+REFILL_MS = 20.0
+"""When the SDK's queue holds less than this and nothing waits here, silence is sent."""
 MAX_BACKLOG_MS = 500
 """Hard cap of what waits here (Godot delivered far faster than real time)."""
 FRAME_MS = 10
 
 
 class MicSender:
-    """Feeds an `AudioSource` from a bounded queue; applies mute and push-to-talk last."""
+    """Feeds an `AudioSource` from a cushion; applies mute and push-to-talk last."""
 
     def __init__(self, rate: int, passes: Callable[[], bool]) -> None:
         self.rate = rate
@@ -52,12 +68,17 @@ class MicSender:
         self._last_voiced = True
         self._window_start = time.monotonic()
         self._window_low = float("inf")
+        self._last_late = 0.0
+        self.cushion_ms = MIN_CUSHION_MS
+        """The backlog's lowest point aimed at (adaptive)."""
         self.frames_sent = 0
         """Frames handed to LiveKit."""
         self.frames_trimmed = 0
         """Frames dropped to bring a standing backlog back down (counted, never silent)."""
         self.silence_skipped = 0
         """Gated silence dropped when the gate opened (no audio lost)."""
+        self.silence_filled = 0
+        """Frames of silence sent because Godot's audio was late (the SDK's queue ran low)."""
 
     def backlog_ms(self) -> float:
         """Audio waiting to be sent: here and in the SDK's queue."""
@@ -86,21 +107,30 @@ class MicSender:
         self._window_low = min(self._window_low, self.backlog_ms())
         if now - self._window_start < TRIM_WINDOW_S:
             return
-        excess = int((self._window_low - KEEP_MS) // FRAME_MS)
-        if self._window_low > SLACK_MS and excess > 0:
+        if self.cushion_ms > MIN_CUSHION_MS and now - self._last_late > RELAX_S:
+            self.cushion_ms = max(MIN_CUSHION_MS, self.cushion_ms - CUSHION_STEP_MS / 2)
+            self._last_late = now
+        if self._window_low > self.cushion_ms + SLACK_MS:
+            excess = int((self._window_low - self.cushion_ms) // FRAME_MS)
             for _ in range(min(excess, len(self._queue))):
                 self._queue.popleft()
                 self.frames_trimmed += 1
         self._window_start = now
         self._window_low = float("inf")
 
+    def _late(self) -> None:
+        self.silence_filled += 1
+        self.cushion_ms = min(MAX_CUSHION_MS, self.cushion_ms + CUSHION_STEP_MS)
+        self._last_late = time.monotonic()
+        self._window_low = float("inf")  # the window that ran dry says nothing about excess
+
     def control_changed(self) -> None:
-        """Mute or push-to-talk changed. When they now stop the audio, what the SDK already
-        holds (at most `SOURCE_QUEUE_MS`) is dropped too, so silence follows at once; when
-        they let it through again, what it holds is silence, sent as it is (no gap)."""
+        """Mute or push-to-talk changed: what the SDK already holds is from before (audio,
+        or silence); it is dropped and refilled from the cushion at once."""
         passing = self._passes()
-        if self._was_passing and not passing and self.source is not None:
+        if passing != self._was_passing and self.source is not None:
             self.source.clear_queue()
+            self._ready.set()
         self._was_passing = passing
 
     async def run(self, room: rtc.Room, track_ready: Callable[[rtc.LocalAudioTrack], None]) -> None:
@@ -117,7 +147,14 @@ class MicSender:
         while True:
             if not self._queue:
                 self._ready.clear()
-                await self._ready.wait()
+                left_ms = source.queued_duration * 1000.0 - REFILL_MS
+                if self.frames_sent == 0 or left_ms > 0:
+                    timeout = None if self.frames_sent == 0 else left_ms / 1000.0
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._ready.wait(), timeout)
+                    continue
+                self._late()
+                await source.capture_frame(silence)  # Godot is late: keep the packets going
                 continue
             frame, _ = self._queue.popleft()
             await source.capture_frame(frame if self._passes() else silence)

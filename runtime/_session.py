@@ -384,7 +384,9 @@ class RoomSession:
             "mic_frames": self.mic.frames_in,
             "mic_trimmed": self.mic_sender.frames_trimmed,
             "mic_silence_skipped": self.mic_sender.silence_skipped,
+            "mic_silence_filled": self.mic_sender.silence_filled,
             "mic_backlog_ms": self.mic_sender.backlog_ms(),
+            "mic_cushion_ms": self.mic_sender.cushion_ms,
             "echo": self.mic.echo_stats(),
             "slots": slots,
         }

@@ -156,5 +156,7 @@ def test_a_standing_backlog_is_trimmed_and_counted() -> None:
     sender = MicSender(RATE, lambda: True)
     sender._window_start -= 2.0  # a whole window has passed with this backlog
     sender.push(_frames(12))  # 120 ms waiting, nothing sent
-    assert sender.frames_trimmed == 9  # down to 30 ms
+    assert sender.frames_trimmed == 9  # down to the cushion, 30 ms
     assert len(sender._queue) == 3
+    sender._late()  # Godot was late: the cushion grows, and no trim follows that window
+    assert sender.cushion_ms == 50.0
