@@ -7,8 +7,9 @@ then it sends nothing for up to 100 ms before it sends silence (livekit/rust-sdk
 webrtc-sys audio_track.cpp), a pause in the packets that makes every listener's jitter
 buffer grow and stay grown (seen here: 240 ms instead of about 30). So:
 
-- The SDK's own queue is short (`SOURCE_QUEUE_MS`); the rest waits here as a *cushion* whose
-  lowest point over each `TRIM_WINDOW_S` is kept near `cushion_ms`: above it by more than
+- The SDK's own queue is kept at `SOURCE_LEVEL_MS` (frames are handed over at the pace it
+  sends them); the rest waits here as a *cushion* whose lowest point over each
+  `TRIM_WINDOW_S` is kept near `cushion_ms`: above it by more than
   `SLACK_MS`, the excess is dropped (oldest first, counted in `frames_trimmed`); a backlog
   that once built up (the first frames after joining come all at once) does not stay.
 - When Godot is late and the SDK's queue gets below `REFILL_MS` with nothing waiting here,
@@ -17,7 +18,7 @@ buffer grow and stay grown (seen here: 240 ms instead of about 30). So:
   half a step, down to `MIN_CUSHION_MS`: a hitching game buys itself a deeper cushion, a
   smooth one keeps the latency low.
 - Mute and push-to-talk act as frames leave for LiveKit, so a change applies to the very
-  next 10 ms sent; what the SDK already queued (at most `SOURCE_QUEUE_MS`, audio from before
+  next 10 ms sent; what the SDK already queued (about `SOURCE_LEVEL_MS`, audio from before
   or silence) is cleared, and refilled at once from the cushion. The cushion therefore adds
   nothing to how fast a listener hears a control.
 - When the voice gate opens, the silence queued here ahead of the first voiced frame is
@@ -34,11 +35,15 @@ from collections.abc import Callable
 
 from livekit import rtc
 
-SOURCE_QUEUE_MS = 40
-"""Depth of the SDK's queue (its default of 1000 ms would allow that much delay)."""
-MIN_CUSHION_MS = 30.0
-"""The cushion's lowest point on a smooth delivery."""
-MAX_CUSHION_MS = 150.0
+SOURCE_QUEUE_MS = 100
+"""Depth of the SDK's queue (its default of 1000 ms would allow that much delay); it is never
+filled beyond `SOURCE_LEVEL_MS`."""
+SOURCE_LEVEL_MS = 40.0
+"""What is kept in the SDK's queue: frames are handed over at the pace it sends them, this
+much ahead (room for the runtime's own event loop to be late)."""
+MIN_CUSHION_MS = 50.0
+"""The cushion's lowest point on a smooth delivery (the SDK's share included)."""
+MAX_CUSHION_MS = 200.0
 """The deepest the cushion grows for a hitching one."""
 CUSHION_STEP_MS = 20.0
 """Growth of the cushion per late delivery."""
@@ -48,7 +53,7 @@ SLACK_MS = 10.0
 """How far above the cushion the lowest point may stay before the excess is dropped."""
 TRIM_WINDOW_S = 1.0
 """The window whose lowest point is compared with the cushion."""
-REFILL_MS = 20.0
+REFILL_MS = 15.0
 """When the SDK's queue holds less than this and nothing waits here, silence is sent."""
 MAX_BACKLOG_MS = 500
 """Hard cap of what waits here (Godot delivered far faster than real time)."""
@@ -69,10 +74,13 @@ class MicSender:
         self._window_start = time.monotonic()
         self._window_low = float("inf")
         self._last_late = 0.0
+        self._source_ms = 0.0  # what the SDK's queue held at `_source_at`
+        self._source_at = time.monotonic()
         self.cushion_ms = MIN_CUSHION_MS
         """The backlog's lowest point aimed at (adaptive)."""
         self.frames_sent = 0
         """Frames handed to LiveKit."""
+        self.first_sent_at = 0.0
         self.frames_trimmed = 0
         """Frames dropped to bring a standing backlog back down (counted, never silent)."""
         self.silence_skipped = 0
@@ -80,13 +88,24 @@ class MicSender:
         self.silence_filled = 0
         """Frames of silence sent because Godot's audio was late (the SDK's queue ran low)."""
 
+    def source_ms(self) -> float:
+        """What the SDK's queue holds now: what was handed over, less what it sent since at
+        one frame per 10 ms, never below empty (an empty queue sends nothing of ours).
+        (`AudioSource.queued_duration` is rougher: it goes below zero across a drain.)"""
+        return max(0.0, self._source_ms - (time.monotonic() - self._source_at) * 1000.0)
+
+    def _handed(self, milliseconds: float) -> None:
+        self._source_ms = self.source_ms() + milliseconds
+        self._source_at = time.monotonic()
+
     def backlog_ms(self) -> float:
         """Audio waiting to be sent: here and in the SDK's queue."""
-        queued = self.source.queued_duration * 1000.0 if self.source is not None else 0.0
-        return queued + len(self._queue) * FRAME_MS
+        return self.source_ms() + len(self._queue) * FRAME_MS
 
     def push(self, frames: list[tuple[rtc.AudioFrame, bool]]) -> None:
         """Queue processed frames (each with whether the voice gate let it through)."""
+        # The cushion's low point is what is left just before a delivery, not after it.
+        self._window_low = min(self._window_low, self.backlog_ms())
         for frame, voiced in frames:
             if voiced and not self._last_voiced:
                 self._skip_silence()
@@ -104,7 +123,6 @@ class MicSender:
         self._queue = kept
 
     def _trim(self, now: float) -> None:
-        self._window_low = min(self._window_low, self.backlog_ms())
         if now - self._window_start < TRIM_WINDOW_S:
             return
         if self.cushion_ms > MIN_CUSHION_MS and now - self._last_late > RELAX_S:
@@ -130,6 +148,7 @@ class MicSender:
         passing = self._passes()
         if passing != self._was_passing and self.source is not None:
             self.source.clear_queue()
+            self._source_ms = 0.0
             self._ready.set()
         self._was_passing = passing
 
@@ -145,18 +164,25 @@ class MicSender:
         )
         silence = rtc.AudioFrame.create(self.rate, 1, self.rate // 100)
         while True:
+            queued_ms = self.source_ms()
+            if queued_ms > SOURCE_LEVEL_MS:  # paced: the rest waits here, where it can be trimmed
+                await asyncio.sleep((queued_ms - SOURCE_LEVEL_MS) / 1000.0)
+                continue
             if not self._queue:
                 self._ready.clear()
-                left_ms = source.queued_duration * 1000.0 - REFILL_MS
-                if self.frames_sent == 0 or left_ms > 0:
-                    timeout = None if self.frames_sent == 0 else left_ms / 1000.0
+                if self.frames_sent == 0 or queued_ms > REFILL_MS:
+                    timeout = None if self.frames_sent == 0 else (queued_ms - REFILL_MS) / 1000.0
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._ready.wait(), timeout)
                     continue
                 self._late()
+                self._handed(FRAME_MS)
                 await source.capture_frame(silence)  # Godot is late: keep the packets going
                 continue
             frame, _ = self._queue.popleft()
+            if self.frames_sent == 0:
+                self.first_sent_at = time.monotonic()
+            self._handed(FRAME_MS)
             await source.capture_frame(frame if self._passes() else silence)
             self.frames_sent += 1
 

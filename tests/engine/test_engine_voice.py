@@ -288,7 +288,7 @@ def _check_volume(result: EngineResult) -> list[str]:
 
 
 def _check_events(result: EngineResult, godot: str) -> list[str]:
-    speakers = [r[2].split(",") if len(r) > 2 else [] for r in result.records("SPEAKERS")]
+    speakers = [r[1].split(",") if len(r) > 1 else [] for r in result.records("SPEAKERS")]
     qualities = result.records("QUALITY")
     print(f"active_speakers_changed: {speakers}")
     print(f"connection_quality_changed: {qualities}")

@@ -154,9 +154,11 @@ def test_the_gate_opening_skips_the_silence_queued_ahead() -> None:
 
 def test_a_standing_backlog_is_trimmed_and_counted() -> None:
     sender = MicSender(RATE, lambda: True)
-    sender._window_start -= 2.0  # a whole window has passed with this backlog
-    sender.push(_frames(12))  # 120 ms waiting, nothing sent
-    assert sender.frames_trimmed == 9  # down to the cushion, 30 ms
-    assert len(sender._queue) == 3
+    sender.push(_frames(15))  # 150 ms waiting, nothing sent
+    sender._window_start -= 2.0  # a whole window has passed, never below this backlog
+    sender._window_low = float("inf")
+    sender.push(_frames(1))  # the low point, just before this delivery: 150 ms
+    assert sender.frames_trimmed == 10  # the low point brought down to the cushion, 50 ms
+    assert len(sender._queue) == 6
     sender._late()  # Godot was late: the cushion grows, and no trim follows that window
-    assert sender.cushion_ms == 50.0
+    assert sender.cushion_ms == 70.0

@@ -154,8 +154,9 @@ func _apply(command: Dictionary) -> Dictionary:
 			_client.echo_cancellation = on
 		"echo":
 			_echo.gain_db = float(command.get("gain_db", -80.0))
-		"pause":  # the game stops playing a voice: its queue fills, then drops
-			_client.get_participant_audio(str(command["identity"])).stream_paused = on
+		"pause":  # the game stops processing a voice: its queue fills, then drops
+			var audio := _client.get_participant_audio(str(command["identity"]))
+			audio.process_mode = Node.PROCESS_MODE_DISABLED if on else Node.PROCESS_MODE_INHERIT
 		"stats":
 			_client.request_stats()
 		"capture":
