@@ -33,6 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+import numpy as np
 from livekit import rtc
 
 SOURCE_QUEUE_MS = 100
@@ -80,7 +81,6 @@ class MicSender:
         """The backlog's lowest point aimed at (adaptive)."""
         self.frames_sent = 0
         """Frames handed to LiveKit."""
-        self.first_sent_at = 0.0
         self.frames_trimmed = 0
         """Frames dropped to bring a standing backlog back down (counted, never silent)."""
         self.silence_skipped = 0
@@ -162,11 +162,12 @@ class MicSender:
         await room.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
-        silence = rtc.AudioFrame.create(self.rate, 1, self.rate // 100)
+        size = self.rate // 100
+        silence = np.zeros(size, dtype=np.int16)
         while True:
             queued_ms = self.source_ms()
-            if queued_ms > SOURCE_LEVEL_MS:  # paced: the rest waits here, where it can be trimmed
-                await asyncio.sleep((queued_ms - SOURCE_LEVEL_MS) / 1000.0)
+            if queued_ms > SOURCE_LEVEL_MS - FRAME_MS:  # paced: the rest waits here
+                await asyncio.sleep((queued_ms - SOURCE_LEVEL_MS + FRAME_MS) / 1000.0)
                 continue
             if not self._queue:
                 self._ready.clear()
@@ -177,14 +178,20 @@ class MicSender:
                     continue
                 self._late()
                 self._handed(FRAME_MS)
-                await source.capture_frame(silence)  # Godot is late: keep the packets going
+                # Godot is late: keep the packets going.
+                await source.capture_frame(rtc.AudioFrame(silence.tobytes(), self.rate, 1, size))
                 continue
-            frame, _ = self._queue.popleft()
-            if self.frames_sent == 0:
-                self.first_sent_at = time.monotonic()
-            self._handed(FRAME_MS)
-            await source.capture_frame(frame if self._passes() else silence)
-            self.frames_sent += 1
+            # Everything the SDK's queue has room for, in one call: one round trip through
+            # the SDK per frame would fall behind real time when this event loop is busy.
+            count = min(len(self._queue), max(1, int((SOURCE_LEVEL_MS - queued_ms) // FRAME_MS)))
+            taken = [self._queue.popleft()[0] for _ in range(count)]
+            if self._passes():
+                pcm = np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in taken])
+            else:
+                pcm = np.zeros(count * size, dtype=np.int16)  # muted: silence, same timing
+            self._handed(count * FRAME_MS)
+            self.frames_sent += count
+            await source.capture_frame(rtc.AudioFrame(pcm.tobytes(), self.rate, 1, count * size))
 
     async def aclose(self) -> None:
         """Close the source (after the task running `run` was cancelled)."""

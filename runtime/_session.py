@@ -388,7 +388,6 @@ class RoomSession:
             "mic_backlog_ms": self.mic_sender.backlog_ms(),
             "mic_cushion_ms": self.mic_sender.cushion_ms,
             "mic_sent": self.mic_sender.frames_sent,
-            "mic_sending_s": time.monotonic() - self.mic_sender.first_sent_at,
             "echo": self.mic.echo_stats(),
             "slots": slots,
         }

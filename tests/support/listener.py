@@ -82,7 +82,8 @@ async def _commands(talker: LoopTalker | None) -> None:
 async def main(url: str, token: str, heard: str, out: str, voice: bool) -> None:
     room = rtc.Room()
     await room.connect(url, token)
-    talker = LoopTalker(room, voice_like(RATE, notch=(600.0, 720.0))) if voice else None
+    voice_pcm = voice_like(RATE, notch=(600.0, 720.0))
+    talker = LoopTalker(room, voice_pcm, queue_ms=100) if voice else None  # stops in 0.1 s
     if talker is not None:
         await talker.__aenter__()
     track = await wait_for_audio_track(room, heard, 120)

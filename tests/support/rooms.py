@@ -143,15 +143,19 @@ class LoopTalker:
     """An SDK participant publishing a looped signal (e.g. `voice_like`) while `talking`;
     silence otherwise. Use `async with LoopTalker(room, samples):`."""
 
-    def __init__(self, room: rtc.Room, samples: npt.NDArray[np.float32]) -> None:
+    def __init__(
+        self, room: rtc.Room, samples: npt.NDArray[np.float32], *, queue_ms: int = 1000
+    ) -> None:
         self.room = room
+        self.queue_ms = queue_ms
+        """The SDK queue: deep rides out a busy process; shallow makes `talking` act fast."""
         self.pcm = to_int16(samples)
         self.talking = True
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> LoopTalker:
-        source = rtc.AudioSource(RATE, 1, queue_size_ms=50)  # `talking` acts within 50 ms
+        source = rtc.AudioSource(RATE, 1, queue_size_ms=self.queue_ms)
         track = rtc.LocalAudioTrack.create_audio_track("voice", source)
         await self.room.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)

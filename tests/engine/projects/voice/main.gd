@@ -154,9 +154,10 @@ func _apply(command: Dictionary) -> Dictionary:
 			_client.echo_cancellation = on
 		"echo":
 			_echo.gain_db = float(command.get("gain_db", -80.0))
-		"pause":  # the game stops processing a voice: its queue fills, then drops
-			var audio := _client.get_participant_audio(str(command["identity"]))
-			audio.process_mode = Node.PROCESS_MODE_DISABLED if on else Node.PROCESS_MODE_INHERIT
+		"flood":  # more than a node can queue, at once: it must drop some, and say so
+			var silence := PackedVector2Array()
+			silence.resize(roundi(float(command["seconds"]) * AudioServer.get_mix_rate()))
+			_client.get_participant_audio(str(command["identity"])).push_stereo(silence)
 		"stats":
 			_client.request_stats()
 		"capture":
