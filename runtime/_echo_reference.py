@@ -66,6 +66,11 @@ class EchoReference:
             self._start += len(self._played) - self._keep
             self._played = self._played[-self._keep :]
 
+    @property
+    def following_ms(self) -> float:
+        """The delay the reference follows now (anchor + shift; -1 before a measurement)."""
+        return -1.0 if self.anchor_ms is None else self.anchor_ms + self.shift_ms
+
     def told_ms(self, output_latency_ms: float) -> int:
         """The stream delay to tell the canceller."""
         base = self.anchor_ms if self.anchor_ms is not None else output_latency_ms

@@ -195,6 +195,7 @@ class MicPipeline:
             "echo_present": self.echo_delay.echo_present,
             "output_latency_ms": self.output_latency_ms,
             "shift_ms": self.reference.shift_ms,
+            "following_ms": self.reference.following_ms,
             "reanchored": self.reference.reanchored,
             "unreferenced": self.reference.unreferenced,
         }

@@ -56,7 +56,7 @@ ECHO_HOLD_S = 4.0
 CONVERGE_S = 2.0
 """The canceller must have cut the echo this long after it was turned on (issue 9)."""
 TALK_HOLD_S = 8.0
-"""Each near-voice phase; measured over its last 3 s (the gain control settles first)."""
+"""Each near-voice phase; measured over its last 4 s (the gain control settles first)."""
 NEAR_DB = -20.0
 """Godot's own voice (the tone double's syllables), dBFS RMS in its microphone bus."""
 
@@ -349,11 +349,11 @@ async def test_echo_cancellation_cancels_what_godot_played(
             await asyncio.sleep(ECHO_HOLD_S)
             phases["on"] = await ctl.send("aec", on=True)
             await asyncio.sleep(ECHO_HOLD_S)
-            await bot.talk(False)
-            phases["near"] = await ctl.send("source", tone_db=NEAR_DB, noise_db=-100.0)
+            # Double talk, then the same near voice without echo (the participant stops).
+            phases["double"] = await ctl.send("source", tone_db=NEAR_DB, noise_db=-100.0)
             await asyncio.sleep(TALK_HOLD_S)
-            await bot.talk(True)
-            phases["double"] = time.time()
+            await bot.talk(False)
+            phases["near"] = time.time()
             await asyncio.sleep(TALK_HOLD_S)
             await ctl.send("stats")
             await asyncio.sleep(0.5)
@@ -383,9 +383,9 @@ async def test_echo_cancellation_cancels_what_godot_played(
     off = echo_db(phases["off"] + 2.0, phases["off"] + ECHO_HOLD_S)
     on = echo_db(phases["on"] + CONVERGE_S, phases["on"] + ECHO_HOLD_S)
     curve = [echo_db(phases["on"] + k * 0.5, phases["on"] + k * 0.5 + 0.5) for k in range(8)]
-    alone = near_db(phases["near"] + TALK_HOLD_S - 3.0, phases["near"] + TALK_HOLD_S)
-    double = near_db(phases["double"] + TALK_HOLD_S - 3.0, phases["double"] + TALK_HOLD_S)
-    residual = echo_db(phases["double"] + TALK_HOLD_S - 3.0, phases["double"] + TALK_HOLD_S)
+    alone = near_db(phases["near"] + TALK_HOLD_S - 4.0, phases["near"] + TALK_HOLD_S)
+    double = near_db(phases["double"] + TALK_HOLD_S - 4.0, phases["double"] + TALK_HOLD_S)
+    residual = echo_db(phases["double"] + TALK_HOLD_S - 4.0, phases["double"] + TALK_HOLD_S)
     print(
         f"echo at {delay_ms} ms: its own voice came back at {off:.1f} dBFS with the canceller "
         f"off, {on:.1f} dBFS on (from {CONVERGE_S:.0f} s after turning it on): "
@@ -397,7 +397,11 @@ async def test_echo_cancellation_cancels_what_godot_played(
         f"talk, {alone:.1f} dBFS without echo ({double - alone:+.1f} dB); the echo under it "
         f"{residual:.1f} dBFS"
     )
+    # The double must really have brought the voice back (a busy machine starves it).
+    assert off > -35.0, f"the loudspeaker double brought back too little ({off:.1f} dBFS)"
     assert stats["echo_present"], "the runtime found no echo"
-    assert abs(stats["measured_ms"] - delay_ms) <= 5.0, "the runtime mismeasured the echo"
+    # The double holds its delay against its generator's fill, which does not count what the
+    # resampler already read ahead: its echo comes about 4 ms later than asked (printed).
+    assert abs(stats["measured_ms"] - delay_ms) <= 6.0, "the runtime mismeasured the echo"
     assert off - on >= 20.0
     assert abs(double - alone) <= 3.0

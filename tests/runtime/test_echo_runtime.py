@@ -33,7 +33,7 @@ HOLD_S = 4.0
 CONVERGE_S = 2.0
 """The canceller must have cut the echo this long after it was turned on (issue 9)."""
 TALK_HOLD_S = 8.0
-"""Each near-voice phase; measured over its last 3 s (the gain control settles first)."""
+"""Each near-voice phase; measured over its last 4 s (the gain control settles first)."""
 
 
 @pytest.mark.parametrize(
@@ -71,12 +71,11 @@ async def test_echo_is_cancelled_and_the_near_voice_kept(
             phases["on"] = time.time()
             await godot.request("mic", echo_cancellation=True)
             await asyncio.sleep(HOLD_S)
-            await bot.talk(False)
-            near.talking = True
-            phases["near"] = time.time()
-            await asyncio.sleep(TALK_HOLD_S)
-            await bot.talk(True)
+            near.talking = True  # double talk, then the same near voice without echo
             phases["double"] = time.time()
+            await asyncio.sleep(TALK_HOLD_S)
+            await bot.talk(False)
+            phases["near"] = time.time()
             await asyncio.sleep(TALK_HOLD_S)
             await godot.send("stats")
             stats = (await godot.wait_for("stats"))["echo"]
@@ -95,17 +94,18 @@ async def test_echo_is_cancelled_and_the_near_voice_kept(
     curve = [
         echo_level(heard, phases["on"] + k * 0.5, phases["on"] + k * 0.5 + 0.5) for k in range(8)
     ]
-    alone = near_level(heard, phases["near"] + TALK_HOLD_S - 3.0, phases["near"] + TALK_HOLD_S)
-    double = near_level(heard, phases["double"] + TALK_HOLD_S - 3.0, phases["double"] + TALK_HOLD_S)
+    alone = near_level(heard, phases["near"] + TALK_HOLD_S - 4.0, phases["near"] + TALK_HOLD_S)
+    double = near_level(heard, phases["double"] + TALK_HOLD_S - 4.0, phases["double"] + TALK_HOLD_S)
     drift = (
         f", drifting {drift_ms_per_s:g} ms/s to {path.delay_now_ms:.1f} ms"
         if drift_ms_per_s
         else ""
     )
     print(
-        f"echo path {delay_ms} ms{drift}: the runtime measured {stats['measured_ms']:.1f} ms and "
-        f"told the canceller {stats['delay_ms']} ms; its own voice came back at {off:.1f} dBFS "
-        f"with the canceller off, {on:.1f} dBFS on (from {CONVERGE_S:.0f} s after): "
+        f"echo path {delay_ms} ms{drift}: the runtime measured {stats['measured_ms']:.1f} ms last, "
+        f"follows {stats['following_ms']:.1f} ms now, told the canceller {stats['delay_ms']} ms; "
+        f"its own voice came back at {off:.1f} dBFS with the canceller off, {on:.1f} dBFS on "
+        f"(from {CONVERGE_S:.0f} s after): "
         f"{off - on:.1f} dB less; every 0.5 s after turning it on: "
         + " ".join(f"{value:.0f}" for value in curve)
     )
@@ -115,6 +115,7 @@ async def test_echo_is_cancelled_and_the_near_voice_kept(
     )
     print(json.dumps(stats))
     assert stats["echo_present"]
-    assert abs(stats["measured_ms"] - path.delay_now_ms) <= 3.0, "the delay was not followed"
+    # Followed through the last 8 s too, in which the far end was silent (nothing to measure).
+    assert abs(stats["following_ms"] - path.delay_now_ms) <= 3.0, "the delay was not followed"
     assert off - on >= 20.0
     assert abs(double - alone) <= 3.0
