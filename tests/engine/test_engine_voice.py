@@ -194,6 +194,11 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
     np.save(engine_artifacts / "voice-controls-changes.npy", np.array([c[1] for c in changes]))
     failures = _check_controls(heard, changes, tone_db - 6.0)
     print(f"microphone sender: {_mic_stats(result)}")
+    print(
+        f"Godot's frames longer than 20/40/80/120 ms: "
+        f"{result.value('FRAMES_LONGER_THAN_20_40_80_120_MS')}, longest "
+        f"{result.value('LONGEST_FRAME_MSEC')} ms"
+    )
     failures += _check_gate(heard, hangs)
     failures += _check_volume(result)
     failures += _check_events(result, godot)
