@@ -301,7 +301,10 @@ class BridgeServer:
             session.capture(request)
         elif kind == "playout":
             session.audio.report(
-                request.get("slots"), request.get("buffered"), request.get("underruns")
+                request.get("slots"),
+                request.get("buffered"),
+                request.get("underruns"),
+                request.get("dropped"),
             )
         elif kind in ("connect", "disconnect", "data"):
             return asyncio.create_task(self._slow(session, outbox, request), name=kind)

@@ -7,7 +7,7 @@ playback starts with a cushion), then *plays* (everything received is sent). Whe
 estimate drifts above target + band, queued frames are dropped back down to the target;
 when Godot runs dry the slot primes again. The runtime's own queue is capped, so latency
 is bounded however long the session runs. Nothing is ever dropped silently: every dropped
-frame is counted.
+frame is counted, and so is every frame Godot reports it had to drop (its own queue full).
 
 The target adapts: each underrun Godot reports raises that slot's target by `step_ms` (up
 to `max_target_ms`), and every `relax_s` seconds without one lowers it by `step_ms / 2`
@@ -100,7 +100,10 @@ class SlotPlayout:
     sent: int = 0
     """Frames sent to Godot."""
     dropped: int = 0
-    """Frames dropped to bound latency."""
+    """Frames the runtime dropped to bound latency."""
+    godot_dropped: int = 0
+    """Frames Godot reported dropping (its queue was full), counted with `dropped` in
+    `total_dropped`."""
     underruns: int = 0
     """Times Godot reported running dry."""
     gain: float = 1.0
@@ -129,8 +132,15 @@ class SlotPlayout:
         while self.queued > limit and len(self.queue) > 1:
             self._drop_oldest()
 
-    def report(self, buffered: int, underruns: int, now: float) -> None:
-        """Godot's report: `buffered` frames held, `underruns` since the last report."""
+    @property
+    def total_dropped(self) -> int:
+        """Every frame of this slot that was dropped, here or in Godot."""
+        return self.dropped + self.godot_dropped
+
+    def report(self, buffered: int, underruns: int, now: float, dropped: int = 0) -> None:
+        """Godot's report: `buffered` frames held, `underruns` and `dropped` frames since the
+        last report."""
+        self.godot_dropped += max(0, dropped)
         self.godot_level = float(max(0, buffered))
         self.level_time = now
         if underruns > 0:
@@ -209,6 +219,7 @@ class Playout:
         buffered: npt.NDArray[np.int32],
         underruns: npt.NDArray[np.int32] | None,
         now: float,
+        dropped: npt.NDArray[np.int32] | None = None,
     ) -> None:
         """Apply a `playout` report; unknown slots (already removed) are ignored."""
         for i, slot in enumerate(slots.tolist()):
@@ -216,7 +227,8 @@ class Playout:
             if state is None or i >= len(buffered):
                 continue
             missed = int(underruns[i]) if underruns is not None and i < len(underruns) else 0
-            state.report(int(buffered[i]), missed, now)
+            lost = int(dropped[i]) if dropped is not None and i < len(dropped) else 0
+            state.report(int(buffered[i]), missed, now, lost)
 
     def tick(
         self, now: float

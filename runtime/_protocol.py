@@ -121,7 +121,7 @@ REQUESTS: Final[Mapping[str, Mapping[str, tuple[str, bool]]]] = {
     "mic": {
         "muted": ("bool", False), "ptt": ("bool", False), "talk": ("bool", False),
         "vad": ("bool", False), "vad_threshold_db": ("float", False),
-        "vad_hang_ms": ("int", False),
+        "vad_hang_ms": ("int", False), "echo_cancellation": ("bool", False),
     },
     "volume": {"identity": ("str", True), "gain": ("float", True)},
     "subscribe": {"identity": ("str", True), "subscribed": ("bool", True)},
@@ -130,8 +130,11 @@ REQUESTS: Final[Mapping[str, Mapping[str, tuple[str, bool]]]] = {
         "range": ("float", False), "max_audible": ("int", False), "hysteresis": ("float", False),
         "margin": ("float", False),
     },
-    "playout": {"slots": ("i32s", True), "buffered": ("i32s", True), "underruns": ("i32s", False)},
-    "capture": {"mic": ("v2s", True), "far": ("v2s", False)},
+    "playout": {
+        "slots": ("i32s", True), "buffered": ("i32s", True), "underruns": ("i32s", False),
+        "dropped": ("i32s", False),
+    },
+    "capture": {"mic": ("v2s", True), "far": ("v2s", False), "latency_ms": ("float", False)},
     "data": {
         "payload": ("bytes", True), "topic": ("str", False), "reliable": ("bool", False),
         "to": ("strs", False),

@@ -153,6 +153,12 @@ class RemoteAudio:
                 self.arrival_to_send.append(time.perf_counter() - self._pending_since)
             self._pending_since = None
 
-    def report(self, slots: np.ndarray, buffered: np.ndarray, underruns: np.ndarray | None) -> None:
+    def report(
+        self,
+        slots: np.ndarray,
+        buffered: np.ndarray,
+        underruns: np.ndarray | None,
+        dropped: np.ndarray | None = None,
+    ) -> None:
         """Apply Godot's `playout` report."""
-        self.playout.report(slots, buffered, underruns, time.monotonic())
+        self.playout.report(slots, buffered, underruns, time.monotonic(), dropped)

@@ -24,6 +24,7 @@ from livekit import rtc
 from .. import tokens
 from .._errors import BridgeError, ConfigError, ConnectError
 from ._mic import MicPipeline
+from ._mic_sender import MicSender
 from ._playout import PlayoutConfig
 from ._presence import (
     POSE_TOPIC,
@@ -38,8 +39,6 @@ from ._protocol import QUALITY_NAMES, Request, event, strings
 from ._remote_audio import RemoteAudio
 from ._variant_types import Vector3
 
-MIC_QUEUE_MS = 100
-"""Depth of the SDK's microphone queue (its default of 1000 ms would allow that much delay)."""
 SUBSCRIPTION_CHECK_S = 0.2
 """How often hearing-range subscriptions are re-evaluated as poses move."""
 RECONNECT_FAILED = "RECONNECT_FAILED"
@@ -74,11 +73,9 @@ class RoomSession:
         self.room: rtc.Room | None = None
         self.audio = RemoteAudio(playout, send)
         self.mic = MicPipeline(mix_rate)
-        self._mic_source: rtc.AudioSource | None = None
+        self.mic_sender = MicSender(mix_rate, self.mic.state.passes)
         self._mic_track: rtc.LocalAudioTrack | None = None
-        self._mic_queue: asyncio.Queue[list[rtc.AudioFrame]] = asyncio.Queue(maxsize=100)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.mic_frames_dropped = 0
         self.forced: dict[str, bool] = {}
         self.poses = PoseTracker()
         self.pose_sender = PoseSender()
@@ -130,7 +127,7 @@ class RoomSession:
             participants=[_participant_info(p) for p in room.remote_participants.values()],
         )
         self.update_subscriptions()
-        self._spawn(self._publish_mic(room), "mic-publisher")
+        self._spawn(self.mic_sender.run(room, self._set_mic_track), "mic-publisher")
         self._spawn(self._presence_loop(room), "presence")
 
     def _dev_token(self, url: str, request: Request) -> str:
@@ -162,12 +159,8 @@ class RoomSession:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._mic_source is not None:
-            await self._mic_source.aclose()
-            self._mic_source = None
+        await self.mic_sender.aclose()
         self._mic_track = None
-        while not self._mic_queue.empty():
-            self._mic_queue.get_nowait()
         self._wanted.clear()
         self.poses = PoseTracker()
         self._reconnecting = False
@@ -346,33 +339,25 @@ class RoomSession:
 
     def capture(self, request: Request) -> None:
         """Microphone (and output) audio from Godot."""
-        frames = self.mic.process(request.get("mic"), request.get("far"))
-        if not frames or self.room is None:
-            return
-        try:
-            self._mic_queue.put_nowait(frames)
-        except asyncio.QueueFull:
-            self.mic_frames_dropped += len(frames)
+        frames = self.mic.process(request.get("mic"), request.get("far"), request.get("latency_ms"))
+        if frames and self.room is not None:
+            self.mic_sender.push(frames)
 
-    async def _publish_mic(self, room: rtc.Room) -> None:
-        # A shallow queue: Godot delivers in real time, and a deep one would let latency grow.
-        source = rtc.AudioSource(self.mix_rate, 1, queue_size_ms=MIC_QUEUE_MS)
-        self._mic_source = source
-        self._mic_track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-        await room.local_participant.publish_track(
-            self._mic_track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        )
-        while True:
-            for frame in await self._mic_queue.get():
-                await source.capture_frame(frame)
+    def _set_mic_track(self, track: rtc.LocalAudioTrack) -> None:
+        self._mic_track = track
+        if self.mic.state.muted:
+            track.mute()
 
     def set_mic(self, request: Request) -> None:
         """Mute, push-to-talk and voice-gate settings."""
         state = self.mic.state
         was_muted = state.muted
+        if "echo_cancellation" in request.fields:
+            self.mic.set_echo_cancellation(request.fields["echo_cancellation"])
         for name in ("muted", "ptt", "talk", "vad", "vad_threshold_db", "vad_hang_ms"):
             if name in request.fields:
                 setattr(state, name, request.fields[name])
+        self.mic_sender.control_changed()
         if self._mic_track is not None and state.muted != was_muted:
             if state.muted:
                 self._mic_track.mute()
@@ -435,6 +420,7 @@ class RoomSession:
                 "buffered_ms": s.state.buffered_ms(now),
                 "sent": s.state.sent,
                 "dropped": s.state.dropped,
+                "godot_dropped": s.state.godot_dropped,
                 "underruns": s.state.underruns,
                 "input_gaps": s.state.input_gaps,
                 "target_ms": s.state.target_ms,
@@ -446,8 +432,14 @@ class RoomSession:
             "added_ms_p50": added[len(added) // 2] * 1000 if added else 0.0,
             "added_ms_p99": added[int(len(added) * 0.99)] * 1000 if added else 0.0,
             "underruns": sum(s.state.underruns for s in self.audio.slots()),
-            "drops": sum(s.state.dropped for s in self.audio.slots()),
+            "drops": sum(s.state.total_dropped for s in self.audio.slots()),
             "mic_frames": self.mic.frames_in,
-            "mic_dropped": self.mic_frames_dropped,
+            "mic_trimmed": self.mic_sender.frames_trimmed,
+            "mic_silence_skipped": self.mic_sender.silence_skipped,
+            "mic_silence_filled": self.mic_sender.silence_filled,
+            "mic_backlog_ms": self.mic_sender.backlog_ms(),
+            "mic_cushion_ms": self.mic_sender.cushion_ms,
+            "mic_sent": self.mic_sender.frames_sent,
+            "echo": self.mic.echo_stats(),
             "slots": slots,
         }

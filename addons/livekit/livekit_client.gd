@@ -105,6 +105,9 @@ const POSE_MIN_TURN_DOT := 0.9999
 ## [method set_push_to_talk_pressed] and [member push_to_talk_action]).
 @export var push_to_talk: bool = false:
 	set = _set_push_to_talk
+## Cancel the echo of what Godot plays from the microphone (off: e.g. for headphones).
+@export var echo_cancellation: bool = true:
+	set = _set_echo_cancellation
 ## Input action held to talk in push-to-talk mode (empty: call
 ## [method set_push_to_talk_pressed] yourself).
 @export var push_to_talk_action: StringName = &""
@@ -413,10 +416,16 @@ func _set_push_to_talk(enabled: bool) -> void:
 	_send_mic()
 
 
+func _set_echo_cancellation(enabled: bool) -> void:
+	echo_cancellation = enabled
+	_send_mic()
+
+
 func _send_mic() -> void:
 	if Engine.is_editor_hint():
 		return
 	var fields := {"muted": _mic_muted, "ptt": push_to_talk, "talk": _talking}
+	fields["echo_cancellation"] = echo_cancellation
 	_bridge.set_sticky("mic", "mic", fields, _bridge.is_ready())
 
 
@@ -447,14 +456,9 @@ func _send_pose() -> void:
 
 
 func _send_capture() -> void:
-	if not _microphone.is_active():
-		return
-	var mic := _microphone.read_microphone()
-	var far := _microphone.read_far_end()
-	if mic.is_empty():
-		return
-	if _bridge.request("capture", {"mic": mic, "far": far}) >= 0:
-		_mic_frames_sent += mic.size()
+	var fields := _microphone.take_capture()
+	if not fields.is_empty() and _bridge.request("capture", fields) >= 0:
+		_mic_frames_sent += (fields["mic"] as PackedVector2Array).size()
 
 
 func _wire_bridge() -> void:

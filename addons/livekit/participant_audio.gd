@@ -15,8 +15,8 @@ extends AudioStreamPlayer3D
 ## Audio is never dropped silently: what does not fit in the generator
 ## waits in a local queue for the next frame, and [method buffered_frames] reports both, so
 ## the runtime keeps the total near its target. Only if more than [constant MAX_PENDING_SECONDS]
-## pile up (the game stopped processing) is the oldest audio dropped, and counted in
-## [method get_dropped_frames].
+## pile up (the game stopped processing) is the oldest audio dropped, counted in
+## [method get_dropped_frames] and reported to the runtime.
 
 ## Length of the generator's ring buffer, in seconds.
 const BUFFER_SECONDS := 0.5
@@ -42,6 +42,7 @@ var _pending_frames: int = 0
 var _frames_received: int = 0
 var _frames_pushed: int = 0
 var _dropped_frames: int = 0
+var _dropped_taken: int = 0
 var _started: bool = false
 var _skips_at_start: int = 0
 var _last_skips: int = 0
@@ -187,6 +188,14 @@ func clear_audio() -> void:
 	_started = false
 	_starving = false
 	set_process(false)
+
+
+## Returns the frames dropped (see [method get_dropped_frames]) since the last call; the
+## bridge's playout reports tell the runtime, which counts them with its own drops.
+func take_dropped_frames() -> int:
+	var fresh := _dropped_frames - _dropped_taken
+	_dropped_taken = _dropped_frames
+	return fresh
 
 
 ## Moves and turns the node to a pose the participant shared, if [member follow_remote_pose].

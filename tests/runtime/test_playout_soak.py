@@ -1,4 +1,5 @@
-"""A minute of steady playout: Godot's buffer stays near the target, latency does not grow."""
+"""A minute of steady playout: Godot's buffer stays near the target, latency does not grow,
+and no more than 1 % of the audio is dropped (by the runtime or by Godot) or missing."""
 
 from __future__ import annotations
 
@@ -48,6 +49,10 @@ def bots(dev_credentials: tokens.Credentials) -> Iterator[None]:
     assert proc.wait(20) == 0
 
 
+LOST_LIMIT = 0.01
+"""What a listener accepts on a quiet machine: at most 1 % of the audio dropped or missing."""
+
+
 async def test_buffer_stays_in_the_target_band_for_a_minute(
     dev_credentials: tokens.Credentials, runtime: RuntimeProcess, bots: None
 ) -> None:
@@ -55,9 +60,17 @@ async def test_buffer_stays_in_the_target_band_for_a_minute(
         token = tokens.mint(dev_credentials, identity="soak-listener", room="soak-room")
         assert (await godot.request("connect", url=dev_credentials.url, token=token))["ok"]
         await godot.settle({"bot-1", "bot-2"}, wait=30)
+        await asyncio.sleep(5.0)  # the first fill and priming are not what this measures
+        await godot.send("stats")
+        before = await godot.wait_for("stats")
+        counted = {
+            slot: (g.frames_played, g.missing, g.missing_stalled)
+            for slot, g in godot.generators.items()
+        }
         await asyncio.sleep(SOAK_S)
         await godot.send("stats")
         stats = await godot.wait_for("stats")
+    failures = []
     for slot, info in stats["slots"].items():
         generator = godot.generators[slot]
         times = np.array([t for t, _ in generator.levels])
@@ -65,13 +78,22 @@ async def test_buffer_stays_in_the_target_band_for_a_minute(
         steady = levels_ms[times > times[0] + 5.0]  # after the first fill
         first, last = steady[: len(steady) // 6], steady[-len(steady) // 6 :]
         p5, p50, p95 = np.percentile(steady, [5, 50, 95])
+        start = before["slots"][slot]
+        played = generator.frames_played - counted[slot][0]
+        missing = generator.missing - counted[slot][1]
+        stalled = generator.missing_stalled - counted[slot][2]
+        dropped = info["dropped"] - start["dropped"]
+        godot_dropped = info["godot_dropped"] - start["godot_dropped"]
+        lost = (dropped + godot_dropped + missing) / max(1, played + dropped + godot_dropped)
         print(
-            f"{info['identity']}: buffered ms p5 {p5:.0f} p50 {p50:.0f} p95 {p95:.0f} max "
-            f"{steady.max():.0f}; first/last 10 s mean {first.mean():.0f}/{last.mean():.0f}; "
-            f"target now {info['target_ms']:.0f}; sent {info['sent']}, dropped {info['dropped']}, "
-            f"underruns {generator.underruns}+{generator.stall_underruns} stand-in, "
-            f"input gaps {info['input_gaps']}, delivery gaps {generator.delivery_gaps}, "
-            f"overflow {generator.overflow}"
+            f"{info['identity']}: {lost * 100:.2f} % of {SOAK_S:.0f} s dropped or missing "
+            f"(runtime dropped {dropped}, Godot dropped {godot_dropped}, played as silence "
+            f"{missing} of {played} frames, and {stalled} more while this test process itself "
+            f"stalled); buffered ms p5 {p5:.0f} p50 {p50:.0f} p95 {p95:.0f} "
+            f"max {steady.max():.0f}; first/last 10 s mean {first.mean():.0f}/{last.mean():.0f}; "
+            f"target now {info['target_ms']:.0f}; underruns {generator.underruns}+"
+            f"{generator.stall_underruns} stand-in, input gaps {info['input_gaps']}, delivery "
+            f"gaps {generator.delivery_gaps}"
         )
         # The target adapts upwards after underruns (up to MAX_TARGET_MS), so the bounds are
         # relative to where it settled, with the hard ceiling for the whole minute.
@@ -79,9 +101,10 @@ async def test_buffer_stays_in_the_target_band_for_a_minute(
         assert last.mean() <= info["target_ms"] + BAND_MS, "latency crept above the band"
         assert p50 >= TARGET_MS / 3, "buffer hovering near empty"
         assert generator.overflow == 0
-        # Drops absorb the bursts that follow machine-wide stalls (counted, never silent);
-        # about 1 % on a quiet run, up to ~11 % seen with other test sessions on both cores.
-        assert info["dropped"] <= 0.15 * info["sent"]
+        assert info["godot_dropped"] == generator.overflow_reported  # every report counted
         # Every underrun must follow a stall upstream: LiveKit delivering nothing for longer
         # than the cushion, or no tick reaching Godot for that long (a machine-wide stall).
         assert generator.underruns <= info["input_gaps"] + generator.delivery_gaps
+        if lost > LOST_LIMIT:
+            failures.append(f"{info['identity']}: {lost * 100:.2f} % dropped or missing")
+    assert not failures, failures

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,15 @@ class SimulatedGenerator:
     buffered: int = 0
     played: list[npt.NDArray[np.float32]] = field(default_factory=list)
     overflow: int = 0
+    """Frames that did not fit (Godot would drop them, and report it)."""
+    overflow_reported: int = 0
+    missing: int = 0
+    """Frames played as silence after playback started because the runtime was late."""
+    missing_stalled: int = 0
+    """Frames played as silence only because this process itself stalled longer than the
+    buffer (its simulated audio clock caught up at once)."""
+    frames_played: int = 0
+    """Frames played since playback started (audio and silence)."""
     underruns: int = 0
     """Times the buffer ran dry after playback started, the runtime being late."""
     stall_underruns: int = 0
@@ -62,9 +72,12 @@ class SimulatedGenerator:
             self.buffered += len(frames)
             self.started = True
 
-    def drain(self, count: int, stalled: bool = False) -> None:
-        """Play `count` frames; `stalled` when this process was late to call us."""
+    def drain(self, count: int, stalled: bool = False) -> npt.NDArray[np.float32]:
+        """Play `count` frames and return them; `stalled` when this process was late to call."""
         available = self.buffered
+        first = len(self.played)
+        if self.started:
+            self.frames_played += count
         while count > 0 and self.buffer:
             head = self.buffer[0]
             take = min(count, len(head))
@@ -76,6 +89,10 @@ class SimulatedGenerator:
             self.buffered -= take
             count -= take
         if count > 0 and self.started:
+            if stalled and available > 0:
+                self.missing_stalled += count
+            else:
+                self.missing += count
             if not self.starving:
                 if stalled and available > 0:
                     self.stall_underruns += 1
@@ -85,9 +102,13 @@ class SimulatedGenerator:
             self.played.append(np.zeros((count, 2), dtype=np.float32))
         elif self.buffered > 0:
             self.starving = False
+        return np.concatenate(self.played[first:]) if len(self.played) > first else _EMPTY
 
     def played_audio(self) -> npt.NDArray[np.float32]:
         return np.concatenate(self.played) if self.played else np.zeros((0, 2), np.float32)
+
+
+_EMPTY = np.zeros((0, 2), dtype=np.float32)
 
 
 class GodotStandIn:
@@ -111,6 +132,15 @@ class GodotStandIn:
         """Longest pause of the simulated audio clock (the test process was busy)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._next_id = 1
+        self.microphone: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]] | None = None
+        """Set it to make the stand-in send `capture` requests as the addon does: called with
+        what the stand-in played (all slots mixed, stereo, as Godot's Master bus), it returns
+        the microphone frames of the same span (stereo)."""
+        self.capture_frames = 2048
+        """Frames per `capture` request (Godot's web audio mixes 2048-frame blocks)."""
+        self.output_latency_ms = 46.4
+        """The `latency_ms` sent with each capture (Godot's output latency)."""
+        self._master: list[npt.NDArray[np.float32]] = []
 
     async def __aenter__(self) -> GodotStandIn:
         await self.open()
@@ -210,24 +240,46 @@ class GodotStandIn:
             owed -= count
             stalled = now - last_wake > 0.03  # this event loop was blocked, not the runtime
             last_wake = now
+            master = np.zeros((count, 2), dtype=np.float32)
             for generator in self.generators.values():
                 if generator.started:
-                    generator.drain(count, stalled)
+                    master += generator.drain(count, stalled)
                     generator.levels.append((now, generator.buffered))
+            if self.microphone is not None:
+                await self._capture(master)
             if now >= next_report and self.generators:
                 next_report = now + 0.05
                 slots = sorted(self.generators)
                 gens = [self.generators[s] for s in slots]
                 total = [g.underruns + g.stall_underruns for g in gens]
                 underruns = [t - g.underruns_reported for t, g in zip(total, gens, strict=True)]
+                dropped = [g.overflow - g.overflow_reported for g in gens]
                 for t, g in zip(total, gens, strict=True):
                     g.underruns_reported = t
+                    g.overflow_reported = g.overflow
                 await self.ws.send(encode({
                     "t": "playout",
                     "slots": np.asarray(slots, dtype=np.int32),
                     "buffered": np.asarray([g.buffered for g in gens], dtype=np.int32),
                     "underruns": np.asarray(underruns, dtype=np.int32),
+                    "dropped": np.asarray(dropped, dtype=np.int32),
                 }))  # fmt: skip
+
+    async def _capture(self, master: npt.NDArray[np.float32]) -> None:
+        assert self.ws is not None
+        assert self.microphone is not None
+        self._master.append(master)
+        pending = np.concatenate(self._master)
+        whole = len(pending) // self.capture_frames * self.capture_frames
+        self._master = [pending[whole:]]
+        for start in range(0, whole, self.capture_frames):
+            far = pending[start : start + self.capture_frames]
+            mic = self.microphone(far)
+            await self.ws.send(
+                encode(
+                    {"t": "capture", "mic": mic, "far": far, "latency_ms": self.output_latency_ms}
+                )
+            )
 
     def subscribed(self) -> set[str]:
         """Identities whose audio is subscribed now, from the events seen so far."""

@@ -144,3 +144,44 @@ class RoomWatcher:
                 return time.monotonic() - started
             await asyncio.sleep(0.05)
         return None
+
+
+class LoopTalker:
+    """An SDK participant publishing a looped signal (e.g. `voice_like`) while `talking`;
+    silence otherwise. Use `async with LoopTalker(room, samples):`."""
+
+    def __init__(
+        self, room: rtc.Room, samples: npt.NDArray[np.float32], *, queue_ms: int = 1000
+    ) -> None:
+        self.room = room
+        self.queue_ms = queue_ms
+        """The SDK queue: deep rides out a busy process; shallow makes `talking` act fast."""
+        self.pcm = to_int16(samples)
+        self.talking = True
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LoopTalker:
+        source = rtc.AudioSource(RATE, 1, queue_size_ms=self.queue_ms)
+        track = rtc.LocalAudioTrack.create_audio_track("voice", source)
+        await self.room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        )
+        self._task = asyncio.create_task(self._run(source), name="loop-talker")
+        return self
+
+    async def _run(self, source: rtc.AudioSource) -> None:
+        index = 0
+        silence = np.zeros(FRAME, dtype=np.int16)
+        try:
+            while not self._stop.is_set():
+                chunk = self.pcm[index : index + FRAME] if self.talking else silence
+                index = (index + FRAME) % len(self.pcm)
+                await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), RATE, 1, FRAME))
+        finally:
+            await source.aclose()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 10)

@@ -144,3 +144,16 @@ def test_twenty_ms_frames_play_out_like_ten_ms_ones() -> None:
         assert tick is not None
         results.append((tick[1].tolist(), state.sent, state.dropped))
     assert results[0] == results[1] == ([5760], 5760, 0)
+
+
+def test_frames_godot_drops_are_counted_with_the_runtimes() -> None:
+    playout = Playout(PlayoutConfig(mix_rate=48_000))
+    state = playout.add(0)
+    state.dropped = 480  # the runtime's own
+    slots = np.array([0, 7], np.int32)
+    playout.report(slots, np.array([960, 0], np.int32), None, 1.0, np.array([441, 5], np.int32))
+    playout.report(slots, np.array([960, 0], np.int32), None, 1.05, np.array([100, 5], np.int32))
+    assert state.godot_dropped == 541
+    assert state.total_dropped == 1021
+    playout.report(slots, np.array([960, 0], np.int32), None, 1.1)  # an old Godot: no field
+    assert state.godot_dropped == 541

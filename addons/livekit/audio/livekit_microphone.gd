@@ -11,6 +11,10 @@ extends RefCounted
 ## [code]audio/driver/enable_input[/code] is on), unless another player was given with
 ## [method set_source] (tests use a generated tone, since no machine here has a microphone).
 ## [method stop] removes everything [method start] added.
+## [br][br]
+## Both captures are added (and cleared) inside one [method AudioServer.lock], so they start at
+## the same mix block and stay sample-aligned: frame n of one is the same moment of Godot's mix
+## as frame n of the other, which is how the runtime lines up the echo canceller's reference.
 
 ## Name of the (muted) bus the microphone plays on.
 const CAPTURE_BUS := &"LiveKitMicrophone"
@@ -51,10 +55,12 @@ func start(owner: Node) -> Error:
 		return ERR_UNAVAILABLE
 	_capture = AudioEffectCapture.new()
 	_capture.buffer_length = CAPTURE_SECONDS
-	AudioServer.add_bus_effect(bus, _capture)
 	_far = AudioEffectCapture.new()
 	_far.buffer_length = CAPTURE_SECONDS
+	AudioServer.lock()  # no mix between the two: they start at the same block
+	AudioServer.add_bus_effect(bus, _capture)
 	AudioServer.add_bus_effect(0, _far)
+	AudioServer.unlock()
 	return OK
 
 
@@ -88,12 +94,27 @@ func read_far_end() -> PackedVector2Array:
 	return _far.get_buffer(_far.get_frames_available())
 
 
+## Returns the fields of a [code]capture[/code] request: the microphone frames and the far-end
+## frames captured since the last call (the same span of Godot's mix), and Godot's output
+## latency now in milliseconds; empty when not capturing or nothing was captured.
+func take_capture() -> Dictionary:
+	if _capture == null:
+		return {}
+	var mic := read_microphone()
+	var far := read_far_end()
+	if mic.is_empty():
+		return {}
+	return {"mic": mic, "far": far, "latency_ms": AudioServer.get_output_latency() * 1000.0}
+
+
 ## Discards what both captures hold (e.g. audio captured before joining a room).
 func clear() -> void:
-	if _capture != null:
-		_capture.clear_buffer()
-	if _far != null:
-		_far.clear_buffer()
+	if _capture == null:
+		return
+	AudioServer.lock()  # both from the same block on
+	_capture.clear_buffer()
+	_far.clear_buffer()
+	AudioServer.unlock()
 
 
 func _ensure_bus() -> int:

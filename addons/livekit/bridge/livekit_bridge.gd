@@ -497,6 +497,7 @@ func _report_playout() -> void:
 	var slots := PackedInt32Array()
 	var buffered := PackedInt32Array()
 	var underruns := PackedInt32Array()
+	var dropped := PackedInt32Array()
 	for slot: int in _sinks:
 		var sink: Variant = _sinks[slot]
 		if not is_instance_valid(sink):
@@ -505,8 +506,12 @@ func _report_playout() -> void:
 		slots.append(slot)
 		buffered.append(audio.buffered_frames())
 		underruns.append(audio.take_underruns())
+		dropped.append(audio.take_dropped_frames())
 	if not slots.is_empty():
-		_send({"t": "playout", "slots": slots, "buffered": buffered, "underruns": underruns})
+		var report := {"t": "playout", "slots": slots, "buffered": buffered}
+		report["underruns"] = underruns
+		report["dropped"] = dropped
+		_send(report)
 
 
 func _dispatch(kind: String, message: Dictionary) -> void:

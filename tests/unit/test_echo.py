@@ -1,0 +1,164 @@
+"""The microphone path without a server: the echo delay measured and followed, the reference
+kept aligned, the canceller fed, and what leaves for LiveKit (runtime/_echo_delay.py,
+_echo_reference.py, _mic.py, _mic_sender.py). Echo paths are `EchoPathDouble`s."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from livekit import rtc
+
+from livekit_godot.runtime._echo_delay import EchoDelayEstimator
+from livekit_godot.runtime._echo_reference import EchoReference
+from livekit_godot.runtime._mic import MicPipeline
+from livekit_godot.runtime._mic_sender import MicSender
+from support.audio import band_db, voice_like
+from support.echo_path import EchoPathDouble, NearVoiceDouble
+
+RATE = 48_000
+BLOCK = 2048  # what Godot's web audio delivers per capture
+
+
+def _far(seconds: int) -> npt.NDArray[np.float32]:
+    return np.tile(voice_like(RATE, notch=(600.0, 720.0)), seconds)
+
+
+def _blocks(far: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
+    return [np.stack([far[i : i + BLOCK]] * 2, axis=1) for i in range(0, len(far), BLOCK)]
+
+
+@pytest.mark.parametrize("delay_ms", [40, 120, 333])
+def test_the_echo_delay_is_measured(delay_ms: int) -> None:
+    path = EchoPathDouble(RATE, delay_ms, -20.0)
+    estimator = EchoDelayEstimator(RATE)
+    noise = np.random.default_rng(1)
+    for block in _blocks(_far(4)):
+        mic = path(block).mean(axis=1) + 1e-3 * noise.standard_normal(len(block))
+        estimator.feed(block.mean(axis=1), mic.astype(np.float32))
+    assert estimator.delay_ms is not None
+    assert abs(estimator.delay_ms - delay_ms) <= 0.2
+    assert estimator.echo_present
+
+
+def test_a_drifting_delay_is_followed() -> None:
+    path = EchoPathDouble(RATE, 40, -10.0, drift_ms_per_s=1.0)
+    estimator = EchoDelayEstimator(RATE)
+    for block in _blocks(_far(12)):
+        estimator.feed(block.mean(axis=1), path(block).mean(axis=1))
+    predicted = estimator.predict(path._end / RATE)
+    assert predicted is not None
+    assert abs(predicted - path.delay_now_ms) <= 1.0, (predicted, path.delay_now_ms)
+
+
+def test_a_pure_tone_places_no_delay_and_no_echo_means_none() -> None:
+    t = np.arange(4 * RATE) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    estimator = EchoDelayEstimator(RATE)
+    path = EchoPathDouble(RATE, 120, -10.0)
+    for block in _blocks(tone):
+        estimator.feed(block.mean(axis=1), path(block).mean(axis=1))
+    assert estimator.delay_ms is None  # a tone repeats every period: any delay fits
+    headphones = EchoDelayEstimator(RATE)
+    near = NearVoiceDouble(RATE)
+    near.talking = True
+    for block in _blocks(_far(6)):
+        headphones.feed(block.mean(axis=1), near.next(len(block)))
+    assert not headphones.echo_present
+    path = EchoPathDouble(RATE, 80, -10.0)
+    for block in _blocks(_far(2)):
+        headphones.feed(block.mean(axis=1), path(block).mean(axis=1))
+    assert headphones.echo_present  # the loudspeaker came on
+
+
+def test_the_reference_is_read_behind_by_the_drift_and_never_from_the_future() -> None:
+    estimator = EchoDelayEstimator(RATE)
+    estimator._track = [(0.0, 40.0), (1.0, 41.0), (2.0, 42.0), (3.0, 43.0)]  # 1 ms/s
+    reference = EchoReference(RATE, estimator)
+    played = np.arange(4 * RATE, dtype=np.float32)  # a ramp: the value is the index
+    reference.add(played[: 3 * RATE])
+    start = 2 * RATE
+    frame = reference.frame(start, 480)
+    assert reference.anchor_ms == pytest.approx(42.005, abs=0.01)  # the first read
+    frame = reference.frame(start, 480)
+    assert reference.shift_ms == pytest.approx(0.0, abs=0.01)
+    start += RATE // 2  # half a second later the delay is 0.5 ms longer: read that much later
+    frame = reference.frame(start, 480)
+    assert reference.shift_ms == pytest.approx(0.5, abs=0.01)
+    expected = np.arange(start, start + 480) - reference.shift_ms * RATE / 1000
+    assert np.allclose(frame, expected, atol=0.01)
+    assert reference.unreferenced == 0
+    assert reference.frame(3 * RATE + 960, 480).max() == 0.0  # not played yet: silence, counted
+    assert reference.unreferenced == 1
+
+
+def _run(path: EchoPathDouble, seconds: int, *, echo_cancellation: bool) -> npt.NDArray[np.float64]:
+    pipeline = MicPipeline(RATE, echo_cancellation=echo_cancellation)
+    out = []
+    for block in _blocks(_far(seconds)):
+        for frame, _ in pipeline.process(path(block), block, 46.4):
+            out.append(np.frombuffer(frame.data, dtype=np.int16) / 32768.0)
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize(
+    ("delay_ms", "drift"), [(40, 0.0), (120, 0.0), (40, 1.0)], ids=["40", "120", "drifting"]
+)
+def test_the_canceller_cuts_the_echo_by_20_db_within_2_s(delay_ms: int, drift: float) -> None:
+    """From a cold start (nothing measured yet). A drifting delay is followed once its slope is
+    fitted (four measurements over a second and a half), so that case counts from 3 s."""
+    path = {"delay_ms": delay_ms, "gain_db": -10.0, "drift_ms_per_s": drift}
+    off = _run(EchoPathDouble(RATE, **path), 8, echo_cancellation=False)
+    on = _run(EchoPathDouble(RATE, **path), 8, echo_cancellation=True)
+    late = slice((3 if drift else 2) * RATE, 8 * RATE)
+    cut = band_db(off[late], RATE, 600, 720, inside=False)
+    cut -= band_db(on[late], RATE, 600, 720, inside=False)
+    print(f"echo {delay_ms} ms, drift {drift} ms/s: {cut:.1f} dB less with the canceller")
+    assert cut >= 20.0
+
+
+def test_the_near_voice_survives_double_talk() -> None:
+    def near_level(echo_db: float) -> float:
+        near = NearVoiceDouble(RATE)
+        near.talking = True
+        out = _run(EchoPathDouble(RATE, 120, echo_db, near=near), 10, echo_cancellation=True)
+        return band_db(out[6 * RATE :], RATE, 610, 710)
+
+    double, alone = near_level(-10.0), near_level(-200.0)
+    print(f"near voice: {double:.1f} dBFS in double talk, {alone:.1f} dBFS without echo")
+    assert abs(double - alone) <= 3.0
+
+
+def _frames(count: int, voiced: bool = True) -> list[tuple[rtc.AudioFrame, bool]]:
+    loud = np.full(480, 8000, dtype=np.int16).tobytes()
+    return [(rtc.AudioFrame(loud, RATE, 1, 480), voiced) for _ in range(count)]
+
+
+def test_mute_applies_to_audio_already_queued() -> None:
+    passing = [True]
+    sender = MicSender(RATE, lambda: passing[0])
+    sender.push(_frames(5))
+    passing[0] = False
+    sender.control_changed()
+    assert len(sender._queue) == 5  # kept, but what leaves now is silence (see run())
+    assert not sender._passes()
+
+
+def test_the_gate_opening_skips_the_silence_queued_ahead() -> None:
+    sender = MicSender(RATE, lambda: True)
+    sender.push(_frames(6, voiced=False))
+    sender.push(_frames(2, voiced=True))
+    assert [voiced for _, voiced in sender._queue] == [True, True]
+    assert sender.silence_skipped == 6
+
+
+def test_a_standing_backlog_is_trimmed_and_counted() -> None:
+    sender = MicSender(RATE, lambda: True)
+    sender.push(_frames(15))  # 150 ms waiting, nothing sent
+    sender._window_start -= 2.0  # a whole window has passed, never below this backlog
+    sender._window_low = float("inf")
+    sender.push(_frames(1))  # the low point, just before this delivery: 150 ms
+    assert sender.frames_trimmed == 10  # the low point brought down to the cushion, 50 ms
+    assert len(sender._queue) == 6
+    sender._late()  # Godot was late: the cushion grows, and no trim follows that window
+    assert sender.cushion_ms == 70.0
