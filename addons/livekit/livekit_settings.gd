@@ -70,6 +70,14 @@ static func get_value(setting: String) -> Variant:
 	return ProjectSettings.get_setting(setting, definition[0])
 
 
+## The playout target to ask the runtime for: the project setting, but never less than two
+## output blocks of the audio driver plus one 10 ms frame (web audio drains in ~46 ms blocks).
+static func playout_target_ms() -> float:
+	var configured := float(get_value(PLAYOUT_TARGET_MS))
+	var floor_ms := 2.0 * AudioServer.get_output_latency() * 1000.0 + 10.0
+	return clampf(maxf(configured, floor_ms), 10.0, 1000.0)
+
+
 ## Registers every setting with its default and editor hint (called by the editor plugin).
 static func register() -> void:
 	var all := definitions()

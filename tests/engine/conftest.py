@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from support.runtime import RuntimeProcess, start_runtime
 from tests.engine.harness import (
     ALLOW_SKIP_ENV,
     INSTALL_HINT,
@@ -21,6 +22,7 @@ from tests.engine.harness import (
     template_dir,
 )
 from tests.engine.pack import REPO_ROOT
+from tests.engine.room_support import origin_args
 
 PROJECTS_DIR = Path(__file__).resolve().parent / "projects"
 
@@ -51,3 +53,11 @@ def engine_artifacts() -> Path:
     path = REPO_ROOT / "test-artifacts" / "engine"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def runtime(loopback_only: None, godot_engine: GodotWebEngine) -> Iterator[RuntimeProcess]:
+    """A fresh runtime per test (attach mode, the engine's page allowed), stopped afterwards."""
+    process = start_runtime("--idle-exit", "0", *origin_args(godot_engine))
+    yield process
+    process.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,21 +20,14 @@ from livekit import api, rtc
 from livekit_godot import tokens
 from livekit_godot._devserver import DevServer
 from support.rooms import RoomWatcher, join, publish_tone, server_credentials
-from support.runtime import RuntimeProcess, start_runtime
+from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult, GodotWebEngine
-from tests.engine.room_support import EngineLines, origin_args, runtime_args
+from tests.engine.room_support import EngineLines, runtime_args
 
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(300)]
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "rejoin"
 IDENTITY = "godot-rejoin"
-
-
-@pytest.fixture
-def runtime(loopback_only: None, godot_engine: GodotWebEngine) -> Iterator[RuntimeProcess]:
-    process = start_runtime("--idle-exit", "0", *origin_args(godot_engine))
-    yield process
-    process.stop()
 
 
 class Talker:

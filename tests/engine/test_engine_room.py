@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,14 +37,6 @@ PROJECTS = Path(__file__).resolve().parent / "projects"
 DEMO_PROJECT = Path(__file__).resolve().parents[2] / "demo_project"
 ENGINE_TIMEOUT = 150.0
 T = TypeVar("T")
-
-
-@pytest.fixture
-def runtime(loopback_only: None, godot_engine: GodotWebEngine) -> Iterator[RuntimeProcess]:
-    """A fresh runtime per test (attach mode, the engine's page allowed), stopped afterwards."""
-    process = start_runtime("--idle-exit", "0", *origin_args(godot_engine))
-    yield process
-    process.stop()
 
 
 def _start_engine(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +25,11 @@ from livekit_godot.editor._attenuation import Attenuation, gain_db
 from livekit_godot.runtime._presence import POSE_TOPIC, Pose, encode_pose
 from support.audio import dominant_frequency, tone_db
 from support.rooms import RoomWatcher, join, publish_tone
-from support.runtime import RuntimeProcess, start_runtime
+from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.room_support import (
     captured_audio,
     engine_alive,
-    origin_args,
     runtime_args,
     until,
 )
@@ -42,13 +41,6 @@ ROOM = "engine-voice-nodes"
 TONES = {"bot-a": 440.0, "bot-b": 660.0}
 POSES = {"bot-a": (40.0, 0.0, 0.0), "bot-b": (0.0, 0.0, -3.0)}
 """Where each bot says it is: bot-a's placed node does not follow it, bot-b's instance does."""
-
-
-@pytest.fixture
-def runtime(loopback_only: None, godot_engine: GodotWebEngine) -> Iterator[RuntimeProcess]:
-    process = start_runtime("--idle-exit", "0", *origin_args(godot_engine))
-    yield process
-    process.stop()
 
 
 async def _share_pose(room: rtc.Room, where: tuple[float, float, float]) -> None:

@@ -344,7 +344,7 @@ func _send_hello(now: int) -> void:
 		"mix_rate": roundi(AudioServer.get_mix_rate()),
 		"engine": str(Engine.get_version_info().get("string", "")),
 		"client": CLIENT_NAME,
-		"target_ms": _playout_target_ms(),
+		"target_ms": LiveKitSettings.playout_target_ms(),
 	}
 	_state = State.HANDSHAKING
 	_deadline = now + HANDSHAKE_TIMEOUT_MSEC
@@ -481,14 +481,6 @@ func _route_audio(message: Dictionary) -> void:
 		else:
 			audio_frames_unrouted += count
 		offset += count
-
-
-## The playout target to ask for: the project setting, but never less than two output
-## blocks of the audio driver plus one 10 ms frame (web audio drains in ~46 ms blocks).
-func _playout_target_ms() -> float:
-	var configured := float(LiveKitSettings.get_value(LiveKitSettings.PLAYOUT_TARGET_MS))
-	var floor_ms := 2.0 * AudioServer.get_output_latency() * 1000.0 + 10.0
-	return clampf(maxf(configured, floor_ms), 10.0, 1000.0)
 
 
 func _report_playout() -> void:

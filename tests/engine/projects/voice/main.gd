@@ -17,6 +17,8 @@ extends Node3D
 const DEADLINE_MSEC := 230000
 ## Base64 characters per printed capture line.
 const CHUNK_CHARS := 60000
+## Frames longer than this are printed as "STALL <wall-clock end> <length ms>" records.
+const STALL_MSEC := 50
 
 var _client: LiveKitClient
 var _tone: ToneMicrophoneDouble
@@ -89,6 +91,8 @@ func _count_frame(now: int) -> void:
 	var gap := now - _last_frame_msec if _last_frame_msec > 0 else 0
 	_last_frame_msec = now
 	_longest_frame_msec = maxi(_longest_frame_msec, gap)
+	if gap > STALL_MSEC:  # no audio was captured or fed meanwhile (single-threaded web build)
+		print("STALL %.3f %d" % [Time.get_unix_time_from_system(), gap])
 	for i in 4:
 		if gap > [20, 40, 80, 120][i]:
 			_frame_gaps[i] += 1
