@@ -24,8 +24,8 @@ _AUDIO_PREFIX = (
 )
 _COUNTS_KEY = encode("counts")
 _PCM_KEY = encode("pcm")
-_I32 = VariantType.PACKED_INT32_ARRAY
-_V2 = VariantType.PACKED_VECTOR2_ARRAY
+_I32 = int(VariantType.PACKED_INT32_ARRAY)  # plain ints: struct packs them fastest
+_V2 = int(VariantType.PACKED_VECTOR2_ARRAY)
 
 
 def audio_tick(
