@@ -27,8 +27,7 @@ import numpy as np
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from livekit_godot.runtime._protocol import audio_tick, read_audio_tick
-from livekit_godot.runtime._variant import decode
+from livekit_godot.protocol import audio_tick, decode, read_audio_tick
 
 RATE = 48_000
 FRAME = RATE // 100

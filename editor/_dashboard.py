@@ -13,13 +13,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from livekit import api
 
 from .. import tokens
 from .._errors import ConfigError, LiveKitGodotError
-from ..runtime._protocol import Request, event
+from ..protocol import (
+    Dashboard,
+    DashboardAction,
+    DashboardParticipant,
+    ErrorEvent,
+    RoomInfo,
+    Send,
+    TrackInfo,
+)
 from ._levels import FLOOR_DB
 from ._observer import Observer
 from ._servers import RoomServiceError, call_api, open_api
@@ -33,27 +41,26 @@ ACTIONS = ("mute_track", "unmute_track", "remove_participant", "update_metadata"
 """What `dashboard_action` can do."""
 
 T = TypeVar("T")
-Send = Callable[[bytes], None]
 
 
-def _room_info(room: api.Room, exact: int | None) -> dict[str, Any]:
-    return {
-        "name": room.name,
-        "sid": room.sid,
+def _room_info(room: api.Room, exact: int | None) -> RoomInfo:
+    return RoomInfo(
+        name=room.name,
+        sid=room.sid,
         # LiveKit refreshes `num_participants` only every few seconds (hidden ones included);
         # the watched room's participants are listed anyway, so it gets the exact count.
-        "participants": room.num_participants if exact is None else exact,
-        "created_at": int(room.creation_time),
-    }
+        participants=room.num_participants if exact is None else exact,
+        created_at=int(room.creation_time),
+    )
 
 
-def _track_info(track: api.TrackInfo) -> dict[str, Any]:
-    return {
-        "sid": track.sid,
-        "kind": api.TrackType.Name(track.type).lower(),
-        "source": api.TrackSource.Name(track.source).lower(),
-        "muted": bool(track.muted),
-    }
+def _track_info(track: api.TrackInfo) -> TrackInfo:
+    return TrackInfo(
+        sid=track.sid,
+        kind=api.TrackType.Name(track.type).lower(),
+        source=api.TrackSource.Name(track.source).lower(),
+        muted=bool(track.muted),
+    )
 
 
 class Watch:
@@ -115,12 +122,12 @@ class Watch:
         if not task.cancelled() and task.exception() is not None:
             log.error("dashboard poll loop failed", exc_info=task.exception())
             message = f"dashboard stopped: {task.exception()}"
-            self._send(event("error", code="dashboard_failed", message=message))
+            self._send(ErrorEvent(code="dashboard_failed", message=message))
 
     async def poll(self) -> None:
         """Ask the server once, follow the room with the observer, send `dashboard`."""
-        rooms: list[dict[str, Any]] = []
-        participants: list[dict[str, Any]] = []
+        rooms: tuple[RoomInfo, ...] = ()
+        participants: tuple[DashboardParticipant, ...] = ()
         error = ""
         try:
             listed = await self.call(lambda: self.api.room.list_rooms(api.ListRoomsRequest()))
@@ -129,18 +136,16 @@ class Watch:
             if self.observer is not None:
                 # Only while someone else is there: the observer never keeps a room open.
                 error = await self._follow(self.observer, bool(infos))
-            participants = [self._participant(info) for info in infos]
-            rooms = [
+            participants = tuple(self._participant(info) for info in infos)
+            rooms = tuple(
                 _room_info(room, len(infos) if room.name == self.room else None)
                 for room in listed.rooms
-            ]
+            )
         except LiveKitGodotError as exc:
             error = exc.message
         self.polls += 1
         self._report(error)
-        self._send(
-            event("dashboard", rooms=rooms, room=self.room, participants=participants, error=error)
-        )
+        self._send(Dashboard(rooms=rooms, room=self.room, participants=participants, error=error))
 
     @staticmethod
     async def _follow(observer: Observer, wanted: bool) -> str:
@@ -166,35 +171,35 @@ class Watch:
         mine = self.observer.identity if self.observer is not None else None
         return [info for info in infos if info.identity != mine]
 
-    def _participant(self, info: api.ParticipantInfo) -> dict[str, Any]:
+    def _participant(self, info: api.ParticipantInfo) -> DashboardParticipant:
         observer = self.observer
         level = observer.level_db(info.identity) if observer else FLOOR_DB
-        return {
-            "identity": info.identity,
-            "name": info.name,
-            "sid": info.sid,
-            "joined_at": int(info.joined_at),
-            "metadata": info.metadata,
-            "attributes": dict(info.attributes),
-            "tracks": [_track_info(track) for track in info.tracks],
-            "speaking": observer.speaking(info.identity, level) if observer else False,
-            "level_db": round(level, 1),
-            "quality": observer.quality(info.identity) if observer else "unknown",
-        }
+        return DashboardParticipant(
+            identity=info.identity,
+            name=info.name,
+            sid=info.sid,
+            joined_at=int(info.joined_at),
+            metadata=info.metadata,
+            attributes=dict(info.attributes),
+            tracks=tuple(_track_info(track) for track in info.tracks),
+            speaking=observer.speaking(info.identity, level) if observer else False,
+            level_db=round(level, 1),
+            quality=observer.quality(info.identity) if observer else "unknown",
+        )
 
     def _report(self, error: str) -> None:
         if error and error != self.error:
             log.warning("dashboard: %s", error)
-            self._send(event("error", code="dashboard_failed", message=error))
+            self._send(ErrorEvent(code="dashboard_failed", message=error))
         elif not error and self.error:
             log.info("dashboard: %s answers again", self.creds.url)
         self.error = error
 
-    async def action(self, request: Request) -> None:
+    async def action(self, request: DashboardAction) -> None:
         """Moderate: mute or unmute a track, remove a participant, replace its metadata."""
-        action = request.get("action", "")
-        room = request.get("room") or self.room
-        identity = request.get("identity", "")
+        action = request.action
+        room = request.room or self.room
+        identity = request.identity
         if action not in ACTIONS:
             raise ConfigError(
                 f"action: {action!r} is unknown; expected one of {', '.join(ACTIONS)}"
@@ -204,7 +209,7 @@ class Watch:
         room_api = self.api.room
         try:
             if action in ("mute_track", "unmute_track"):
-                sid = request.get("track_sid", "")
+                sid = request.track_sid
                 if not sid:
                     raise ConfigError("track_sid: empty; expected the sid of a published track")
                 mute = api.MuteRoomTrackRequest(
@@ -216,7 +221,7 @@ class Watch:
                 await self.call(lambda: room_api.remove_participant(who))
             else:
                 update = api.UpdateParticipantRequest(
-                    room=room, identity=identity, metadata=request.get("metadata", "")
+                    room=room, identity=identity, metadata=request.metadata
                 )
                 await self.call(lambda: room_api.update_participant(update))
         except RoomServiceError as exc:
@@ -255,7 +260,7 @@ class DashboardService:
         async with self._lock:
             await self._stop()
 
-    async def action(self, request: Request) -> None:
+    async def action(self, request: DashboardAction) -> None:
         """Run a `dashboard_action` with the watched server's credentials."""
         watch = self._watch
         if watch is None:

@@ -20,7 +20,7 @@ from livekit.rtc.room import EventTypes
 
 from .. import tokens
 from .._errors import ConnectError
-from ..runtime._protocol import QUALITY_NAMES
+from ..protocol import QUALITY_NAMES
 from ._levels import FLOOR_DB, SPEAKING_DB, LevelMeter
 from ._servers import ws_url
 from ._tasks import stop_tasks

@@ -17,7 +17,6 @@ from livekit import api
 
 from .. import tokens
 from .._errors import ConfigError, LiveKitGodotError
-from ..tokens._credentials import short_secret_allowed
 
 API_TIMEOUT_S = 3.0
 """Longest wait for one RoomService call before the server counts as unreachable."""
@@ -114,7 +113,7 @@ async def call_api(
     filter is process-wide, so calls hold `lock` and never overlap inside it.
     """
     async with lock:
-        with short_secret_allowed():
+        with tokens.short_secret_allowed():
             try:
                 async with asyncio.timeout(API_TIMEOUT_S + 1.0):
                     return await call()

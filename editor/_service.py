@@ -1,70 +1,95 @@
-"""The editor services of one Godot connection, behind one `handle` per request."""
+"""The editor services of one Godot connection: one handler per editor request type."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable
 
 from .. import tokens
 from .._errors import LiveKitGodotError
-from ..runtime._protocol import EDITOR_REQUESTS, Request, event
+from ..protocol import (
+    DashboardAction,
+    DashboardUnwatch,
+    DashboardWatch,
+    EditorRequest,
+    ErrorEvent,
+    Handlers,
+    ProfileSave,
+    ProfilesList,
+    Result,
+    Send,
+    TokenMint,
+)
 from ._dashboard import DashboardService
 from ._servers import credentials_for
 from ._tokens import TokenService
 
 log = logging.getLogger("livekit_godot.editor")
 
+_HANDLERS: Handlers[EditorService, Awaitable[None]] = Handlers()
+"""The handler of every editor request type."""
+
 
 class EditorService:
     """Token and dashboard services for one Godot editor (runtime started with `--editor`).
 
-    The bridge creates one per connection, runs `handle` for each editor request and
-    calls `close` when Godot goes away. Every request gets its events, then its `result`
-    (when it carried an id); a failure is also sent as an `error` event, code
-    `<request>_failed`, with a one-line message that never contains a secret.
+    The bridge creates one per connection (`EditorService(send)`), runs `handle` for each
+    editor request and calls `close` when Godot goes away. Every request gets its events,
+    then its `result` (when it carried an id); a failure is also sent as an `error` event,
+    code `<request>_failed`, with a one-line message that never contains a secret.
     """
 
-    def __init__(self, send: Callable[[bytes], None]) -> None:
+    def __init__(self, send: Send) -> None:
         self._send = send
         self.tokens = TokenService(send)
         self.dashboard = DashboardService(send)
 
-    async def handle(self, request: Request) -> None:
+    async def handle(self, request: EditorRequest) -> None:
         """Answer one editor request."""
         kind = request.type
         error = ""
         try:
-            await self._run(request)
+            handler = _HANDLERS.find(request)
+            if handler is None:
+                raise LiveKitGodotError(f"{kind}: not an editor request")
+            await handler(self, request)
         except LiveKitGodotError as exc:
             error = tokens.redact_tokens(exc.message)
         except Exception as exc:  # report any failure to Godot and keep serving
             log.exception("%s failed", kind)
             # profile_save carries a secret: name the failure without its text.
-            detail = type(exc).__name__ if kind == "profile_save" else str(exc)
+            detail = type(exc).__name__ if isinstance(request, ProfileSave) else str(exc)
             error = tokens.redact_tokens(f"{kind} failed: {detail}")
         if error:
-            self._send(event("error", code=f"{kind}_failed", message=error))
+            self._send(ErrorEvent(code=f"{kind}_failed", message=error))
         if request.id is not None:
-            self._send(event("result", id=request.id, ok=not error, error=error))
-
-    async def _run(self, request: Request) -> None:
-        kind = request.type
-        if kind not in EDITOR_REQUESTS:
-            raise LiveKitGodotError(f"{kind}: not an editor request")
-        if kind == "profiles_list":
-            self.tokens.list_profiles()
-        elif kind == "profile_save":
-            self.tokens.save_profile(request)
-        elif kind == "token_mint":
-            self.tokens.mint(request)
-        elif kind == "dashboard_watch":
-            creds = credentials_for(request.get("profile", ""), request.get("url", ""))
-            await self.dashboard.watch(creds, request.get("room", ""))
-        elif kind == "dashboard_unwatch":
-            await self.dashboard.unwatch()
-        else:
-            await self.dashboard.action(request)
+            self._send(Result(id=request.id, ok=not error, error=error))
 
     async def close(self) -> None:
         """Stop every service (Godot disconnected)."""
         await self.dashboard.close()
+
+    @_HANDLERS.on(ProfilesList)
+    async def _profiles_list(self, request: ProfilesList) -> None:
+        self.tokens.list_profiles()
+
+    @_HANDLERS.on(ProfileSave)
+    async def _profile_save(self, request: ProfileSave) -> None:
+        self.tokens.save_profile(request)
+
+    @_HANDLERS.on(TokenMint)
+    async def _token_mint(self, request: TokenMint) -> None:
+        self.tokens.mint(request)
+
+    @_HANDLERS.on(DashboardWatch)
+    async def _dashboard_watch(self, request: DashboardWatch) -> None:
+        creds = credentials_for(request.profile, request.url)
+        await self.dashboard.watch(creds, request.room)
+
+    @_HANDLERS.on(DashboardUnwatch)
+    async def _dashboard_unwatch(self, request: DashboardUnwatch) -> None:
+        await self.dashboard.unwatch()
+
+    @_HANDLERS.on(DashboardAction)
+    async def _dashboard_action(self, request: DashboardAction) -> None:
+        await self.dashboard.action(request)

@@ -274,7 +274,7 @@ async def _dev_loop(server: DevServer, creds: tokens.Credentials, room: str, bot
 
     The banner (which says "Press Ctrl-C") is printed only once Ctrl-C is handled here.
     """
-    from .runtime._bots import run_bots
+    from .runtime import run_bots
 
     stop = asyncio.Event()
     restore = install_stop_handlers(asyncio.get_running_loop(), lambda _reason: stop.set())
@@ -311,7 +311,7 @@ async def _watch_server(server: DevServer, stop: asyncio.Event) -> None:
 
 
 def _cmd_bots(args: argparse.Namespace) -> int:
-    from .runtime._bots import run_bots
+    from .runtime import run_bots
 
     creds = _credentials(args)
     if not creds.url:
@@ -340,12 +340,16 @@ def _cmd_bots(args: argparse.Namespace) -> int:
 def _cmd_runtime(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .runtime._bridge import BridgeConfig
-    from .runtime._logs import configure
-    from .runtime._main import read_session_key, serve
-    from .runtime._playout import PlayoutConfig
+    from .runtime import (
+        BridgeConfig,
+        EditorFactory,
+        PlayoutConfig,
+        configure_logging,
+        read_session_key,
+        serve,
+    )
 
-    configure(args.log_level)
+    configure_logging(args.log_level)
     config = BridgeConfig(
         key=read_session_key(Path(args.key_file).expanduser() if args.key_file else None),
         allowed_origins=tuple(args.allow_origin or ()),
@@ -353,10 +357,14 @@ def _cmd_runtime(args: argparse.Namespace) -> int:
         idle_exit=args.idle_exit,
         parent_pid=args.parent_pid,
         dev_tokens=args.dev_tokens,
-        editor=args.editor,
         playout=PlayoutConfig(frame_ms=args.frame_ms).with_target(args.target_ms),
     )
-    reason = asyncio.run(serve(config, exit_with_stdin=args.exit_with_stdin))
+    editor: EditorFactory | None = None
+    if args.editor:  # a game's runtime never loads the editor services
+        from .editor import EditorService
+
+        editor = EditorService
+    reason = asyncio.run(serve(config, editor=editor, exit_with_stdin=args.exit_with_stdin))
     _info(f"runtime stopped: {reason}")
     return EXIT_OK
 

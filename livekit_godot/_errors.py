@@ -16,6 +16,7 @@ The tree::
     │   └── ToolMissingError          a program the build needs (Go) is not installed
     ├── InstallError                  init could not write into a project
     ├── BridgeError                   a bridge message broke the protocol (runtime)
+    │   └── FieldRangeError           a well-formed request with a field out of its range
     └── ConnectError                  joining a room failed (runtime)
 
 Every message names what was wrong and what was expected, and never contains a secret.
@@ -94,6 +95,21 @@ class BridgeError(LiveKitGodotError):
     """A bridge message violated the protocol or its limits."""
 
 
+class FieldRangeError(BridgeError):
+    """A request decoded and type-checked, but a field is outside the range the protocol gives
+    (docs/bridge-protocol.md); unlike other `BridgeError`s it is answered like a refused
+    request (`error` code `bad_request`, then a `result` when it carried an id)."""
+
+    def __init__(self, kind: str, detail: str, *, request_id: int | None) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        """The request's type."""
+        self.detail = detail
+        """What was wrong, without the request type (e.g. `gain 9.0 out of range 0-4`)."""
+        self.request_id = request_id
+        """The request's id, when it carried one."""
+
+
 class ConnectError(LiveKitGodotError):
     """Joining a LiveKit room failed."""
 
@@ -104,6 +120,7 @@ __all__ = [
     "BridgeError",
     "ConfigError",
     "ConnectError",
+    "FieldRangeError",
     "InstallError",
     "InvalidSignatureError",
     "LiveKitGodotError",

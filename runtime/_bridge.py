@@ -1,11 +1,13 @@
 """The bridge server: one Godot client over a WebSocket on 127.0.0.1.
 
 The gate (`_gate`) admits only a Godot that proves it knows the session key (protocol 2,
-the runtime proving itself first); then requests are dispatched to a
-`RoomSession` and everything the session emits is sent back through an `Outbox` that never
-blocks the audio path: events always go out, audio ticks are dropped (and counted) only if
-Godot stops reading. The server exits by itself when Godot has been gone for `idle_exit`
-seconds or when the parent process dies.
+the runtime proving itself first); then each request goes to the handler registered for its
+type (`_HANDLERS`), most of them acting on the client's `RoomSession`, editor requests on
+the editor services when the runtime was given them (`--editor`: the CLI passes
+`livekit_godot.editor.EditorService`; this package never imports the editor). Everything
+sent back goes through an `Outbox` that never blocks the audio path: events always go out,
+audio ticks are dropped (and counted) only if Godot stops reading. The server exits by
+itself when Godot has been gone for `idle_exit` seconds or when the parent process dies.
 """
 
 from __future__ import annotations
@@ -16,31 +18,57 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from .. import __version__
-from .._errors import BridgeError, ConnectError, LiveKitGodotError
+from .._errors import BridgeError, ConnectError, FieldRangeError, LiveKitGodotError
 from .._process import ParentWatch
-from ._auth import check_key, normalise_origin
-from ._gate import AUTH_TIMEOUT_S, PREAUTH_FRAMES, Gate, GatedConnection, HandshakeError, Hello
-from ._playout import PlayoutConfig
-from ._protocol import (
+from ..protocol import (
     CLOSE_BUSY,
-    EDITOR_REQUESTS,
+    EDITOR_REQUEST_TYPES,
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
+    Capture,
+    Connect,
+    ConnectionFailed,
+    Data,
+    Disconnect,
+    EditorRequest,
+    ErrorEvent,
+    Event,
+    Handlers,
+    Hearing,
+    Hello,
+    Mic,
+    Playout,
+    PoseUpdate,
+    Proof,
     Request,
-    event,
+    Result,
+    Send,
+    StatsRequest,
+    Subscribe,
+    Volume,
+    Welcome,
+    encode_message,
     parse_request,
 )
+from ._auth import check_key, normalise_origin
+from ._gate import (
+    AUTH_TIMEOUT_S,
+    PREAUTH_FRAMES,
+    Gate,
+    GatedConnection,
+    HandshakeError,
+    ProvenHello,
+)
+from ._playout import PlayoutConfig
 from ._session import RoomSession
-
-if TYPE_CHECKING:
-    from ..editor import EditorService
 
 log = logging.getLogger("livekit_godot.runtime")
 _WEBSOCKETS_LOG = logging.getLogger("livekit_godot.runtime.websockets")
@@ -65,8 +93,6 @@ class BridgeConfig:
     """Exit when this process is gone (default: the process that started us)."""
     dev_tokens: bool = False
     """Mint development tokens for `connect` requests that carry none."""
-    editor: bool = False
-    """Serve the editor services (tokens, room dashboard); only the editor plugin's runtime."""
     playout: PlayoutConfig = field(default_factory=PlayoutConfig)
     """Playout targets; the mix rate is replaced by the one Godot announces."""
     allowed_origins: tuple[str, ...] = ()
@@ -84,6 +110,20 @@ class BridgeConfig:
             raise BridgeError(f"idle_exit: {self.idle_exit} is negative")
 
 
+class EditorServices(Protocol):
+    """What the bridge needs of the editor services (`livekit_godot.editor.EditorService`)."""
+
+    async def handle(self, request: EditorRequest) -> None:
+        """Answer one editor request (its events, then its `result`)."""
+
+    async def close(self) -> None:
+        """Stop every service (Godot disconnected)."""
+
+
+EditorFactory = Callable[[Send], EditorServices]
+"""Makes the editor services of one Godot client, given how to send it events."""
+
+
 class Outbox:
     """Messages to Godot, sent in order by one task; audio may be shed, events never."""
 
@@ -93,9 +133,9 @@ class Outbox:
         self._audio_queued = 0
         self.audio_shed = 0
 
-    def put(self, message: bytes) -> None:
+    def put(self, event: Event) -> None:
         """Queue an event (never dropped)."""
-        self._queue.append((message, False))
+        self._queue.append((encode_message(event), False))
         self._ready.set()
 
     def put_audio(self, message: bytes) -> None:
@@ -122,8 +162,11 @@ class Outbox:
 class BridgeServer:
     """Serves one Godot client at a time; see docs/bridge-protocol.md."""
 
-    def __init__(self, config: BridgeConfig) -> None:
+    def __init__(self, config: BridgeConfig, *, editor: EditorFactory | None = None) -> None:
         self.config = config
+        self.editor = editor
+        """Makes each client's editor services; None: editor requests are refused
+        (`editor_only`), as in every runtime but the editor plugin's."""
         self._server: Server | None = None
         self._client: ServerConnection | None = None
         self._last_seen = time.monotonic()
@@ -132,9 +175,6 @@ class BridgeServer:
         self.port = 0
         self.sessions = 0
         """Godot clients served so far (handshake passed)."""
-        self._room_lock = asyncio.Lock()
-        self._editor: EditorService | None = None
-        """The editor services of the current client (`editor` runtimes only)."""
         self._gate = Gate(config.key, config.allowed_origins)
 
     @property
@@ -231,35 +271,35 @@ class BridgeServer:
             self._client = None
             self._last_seen = time.monotonic()
 
-    async def _serve(self, ws: ServerConnection, proven: Hello) -> None:
+    async def _serve(self, ws: ServerConnection, proven: ProvenHello) -> None:
         hello = proven.request
-        rate = int(hello.get("mix_rate"))
+        rate = hello.mix_rate
         playout = replace(self.config.playout, mix_rate=rate)
-        if hello.get("target_ms") is not None:
+        if hello.target_ms is not None:
             try:
-                playout = playout.with_target(hello.get("target_ms"))
+                playout = playout.with_target(hello.target_ms)
             except LiveKitGodotError as exc:
                 log.warning("ignored hello target_ms: %s", exc.message)
         outbox = Outbox()
-        session = RoomSession(outbox.put, rate, playout, dev_tokens=self.config.dev_tokens)
-        session.audio._send = outbox.put_audio  # audio ticks may be shed, events never
-        if self.config.editor:
-            from ..editor import EditorService
-
-            self._editor = EditorService(outbox.put)
+        session = RoomSession(
+            outbox.put,
+            outbox.put_audio,  # audio ticks may be shed, events never
+            rate,
+            playout,
+            dev_tokens=self.config.dev_tokens,
+        )
+        editor = self.editor(outbox.put) if self.editor is not None else None
+        client = _Client(session, outbox, editor)
         log.info(
             "Godot connected: %s, mix rate %d%s",
-            hello.get("engine", "?"),
+            hello.engine or "?",
             rate,
             f", page {proven.origin}" if proven.origin else "",
         )
         pump = asyncio.create_task(outbox.pump(ws), name="outbox")
-        pending: set[asyncio.Task[Any]] = set()
-        self._room_lock = asyncio.Lock()  # connect/disconnect/data: one at a time, in order
         try:
             outbox.put(
-                event(
-                    "welcome",
+                Welcome(
                     protocol=PROTOCOL_VERSION,
                     runtime=__version__,
                     frame_size=rate * playout.frame_ms // 1000,
@@ -267,106 +307,164 @@ class BridgeServer:
                 )
             )
             async for frame in ws:
-                try:
-                    request = parse_request(frame)
-                except BridgeError as exc:
-                    outbox.put(event("error", code="bad_message", message=exc.message))
-                    continue
-                task = self._dispatch(session, outbox, request)
-                if task is not None:
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
+                client.receive(frame)
         except ConnectionClosed:
             pass
         finally:
             log.info("Godot disconnected; leaving the room")
-            for task in pending:
-                task.cancel()
-            await session.close()
-            editor, self._editor = self._editor, None
-            if editor is not None:
-                await editor.close()
+            await client.close()
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await pump
 
-    def _dispatch(
-        self, session: RoomSession, outbox: Outbox, request: Request
-    ) -> asyncio.Task[None] | None:
-        """Handle one request; slow ones (connect, data) run as tasks and reply later."""
-        kind = request.type
-        if kind not in ("capture", "playout"):  # the audio ones come 20-100 times a second
-            log.debug("request %s (id %s; fields %s)", kind, request.id, sorted(request.fields))
-        if kind == "capture":
-            session.capture(request)
-        elif kind == "playout":
-            session.audio.report(
-                request.get("slots"),
-                request.get("buffered"),
-                request.get("underruns"),
-                request.get("dropped"),
-            )
-        elif kind in ("connect", "disconnect", "data"):
-            return asyncio.create_task(self._slow(session, outbox, request), name=kind)
-        elif kind == "mic":
-            session.set_mic(request)
-        elif kind == "volume":
-            gain = request.get("gain")
-            if not 0.0 <= gain <= 4.0:
-                return self._reply(outbox, request, f"volume: gain {gain} out of range 0-4")
-            session.audio.set_gain(request.get("identity"), gain)
-        elif kind == "subscribe":
-            session.set_subscribed(request.get("identity"), request.get("subscribed"))
-        elif kind in ("pose", "hearing"):
-            try:
-                session.presence(request)
-            except LiveKitGodotError as exc:
-                return self._reply(outbox, request, exc.message)
-        elif kind == "stats":
-            outbox.put(event("stats", audio_shed=outbox.audio_shed, **session.stats()))
-        elif kind in EDITOR_REQUESTS:
-            if self._editor is None:
-                message = f"{kind}: only the editor's runtime (--editor) answers this"
-                outbox.put(event("error", code="editor_only", message=message))
-                if request.id is not None:
-                    outbox.put(event("result", id=request.id, ok=False, error=message))
-                return None
-            return asyncio.create_task(self._editor.handle(request), name=kind)
-        elif kind in ("hello", "proof"):
-            return self._reply(outbox, request, f"{kind}: already connected")
-        return self._reply(outbox, request, "")
 
-    @staticmethod
-    def _reply(outbox: Outbox, request: Request, error: str) -> None:
-        if error:
-            outbox.put(event("error", code="bad_request", message=error))
-        if request.id is not None:
-            outbox.put(event("result", id=request.id, ok=not error, error=error))
-        return None
+_Work = Callable[[], Coroutine[Any, Any, None]]
+_HANDLERS: Handlers[_Client, str | None] = Handlers()
+"""The bridge's handler of every request type. A handler returns the error to answer at once
+("" when it worked: a `result` goes out if the request carried an id), or None when it
+answers by itself (a task it started, which answers when done)."""
 
-    async def _slow(self, session: RoomSession, outbox: Outbox, request: Request) -> None:
-        async with self._room_lock:
-            await self._slow_locked(session, outbox, request)
 
-    async def _slow_locked(self, session: RoomSession, outbox: Outbox, request: Request) -> None:
-        error = ""
+class _Client:
+    """One proven Godot client: its room session, outbox, editor services, request tasks."""
+
+    def __init__(self, session: RoomSession, outbox: Outbox, editor: EditorServices | None) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.editor = editor
+        self._pending: set[asyncio.Task[None]] = set()
+        self._room_lock = asyncio.Lock()  # connect/disconnect/data: one at a time, in order
+
+    def receive(self, frame: bytes | str) -> None:
+        """Check one frame from Godot and hand it to its handler."""
         try:
-            if request.type == "connect":
-                await session.connect(request)
-            elif request.type == "disconnect":
-                await session.close()
-            else:
-                await session.send_data(request)
-        except LiveKitGodotError as exc:
-            error = exc.message
-            if request.type == "connect":
-                outbox.put(event("connection_failed", reason=error))
-        except Exception as exc:  # report any failure to Godot and keep serving
-            log.exception("%s failed", request.type)
-            error = f"{request.type} failed: {exc}"
-            if isinstance(exc, ConnectError | OSError) and request.type == "connect":
-                outbox.put(event("connection_failed", reason=error))
+            request = parse_request(frame)
+        except FieldRangeError as exc:  # well formed: refused like a failed request
+            self._send_error("bad_request", exc.message, exc.request_id)
+            return
+        except BridgeError as exc:
+            self.outbox.put(ErrorEvent(code="bad_message", message=exc.message))
+            return
+        if not isinstance(request, Capture | Playout):  # these come 20-100 times a second
+            log.debug("request %s (id %s)", request.type, request.id)
+        handler = _HANDLERS.find(request)
+        if handler is None:  # every request type has one (tests/unit/test_protocol_schema.py)
+            raise AssertionError(f"no handler for {request.type}")
+        error = handler(self, request)
+        if error is not None:
+            self._answer(request, error)
+
+    async def close(self) -> None:
+        """Cancel the requests in progress, leave the room, stop the editor services."""
+        for task in list(self._pending):
+            task.cancel()
+        await self.session.close()
+        if self.editor is not None:
+            await self.editor.close()
+
+    def _answer(self, request: Request, error: str) -> None:
         if error:
-            outbox.put(event("error", code=f"{request.type}_failed", message=error))
+            self.outbox.put(ErrorEvent(code="bad_request", message=error))
         if request.id is not None:
-            outbox.put(event("result", id=request.id, ok=not error, error=error))
+            self.outbox.put(Result(id=request.id, ok=not error, error=error))
+
+    def _send_error(self, code: str, message: str, request_id: int | None) -> None:
+        self.outbox.put(ErrorEvent(code=code, message=message))
+        if request_id is not None:
+            self.outbox.put(Result(id=request_id, ok=False, error=message))
+
+    def _start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    # --- requests answered at once --------------------------------------------------
+
+    @_HANDLERS.on(Capture)
+    def _capture(self, request: Capture) -> str:
+        self.session.capture(request)
+        return ""
+
+    @_HANDLERS.on(Playout)
+    def _playout(self, request: Playout) -> str:
+        self.session.audio.report(
+            request.slots, request.buffered, request.underruns, request.dropped
+        )
+        return ""
+
+    @_HANDLERS.on(Mic)
+    def _mic(self, request: Mic) -> str:
+        self.session.set_mic(request)
+        return ""
+
+    @_HANDLERS.on(Volume)
+    def _volume(self, request: Volume) -> str:
+        self.session.audio.set_gain(request.identity, request.gain)  # range: checked on decode
+        return ""
+
+    @_HANDLERS.on(Subscribe)
+    def _subscribe(self, request: Subscribe) -> str:
+        self.session.set_subscribed(request.identity, request.subscribed)
+        return ""
+
+    @_HANDLERS.on(PoseUpdate, Hearing)
+    def _presence(self, request: PoseUpdate | Hearing) -> str:
+        try:
+            self.session.presence(request)
+        except LiveKitGodotError as exc:
+            return exc.message
+        return ""
+
+    @_HANDLERS.on(StatsRequest)
+    def _stats(self, request: StatsRequest) -> str:
+        self.outbox.put(self.session.stats(audio_shed=self.outbox.audio_shed))
+        return ""
+
+    @_HANDLERS.on(Hello, Proof)
+    def _handshake_again(self, request: Hello | Proof) -> str:
+        return f"{request.type}: already connected"
+
+    # --- requests answered by a task ------------------------------------------------
+
+    @_HANDLERS.on(Connect)
+    def _connect(self, request: Connect) -> None:
+        self._in_order(request, lambda: self.session.connect(request))
+
+    @_HANDLERS.on(Disconnect)
+    def _disconnect(self, request: Disconnect) -> None:
+        self._in_order(request, self.session.close)
+
+    @_HANDLERS.on(Data)
+    def _data(self, request: Data) -> None:
+        self._in_order(request, lambda: self.session.send_data(request))
+
+    @_HANDLERS.on(*EDITOR_REQUEST_TYPES)
+    def _editor_request(self, request: EditorRequest) -> None:
+        if self.editor is None:
+            message = f"{request.type}: only the editor's runtime (--editor) answers this"
+            self._send_error("editor_only", message, request.id)
+            return
+        self._start(self.editor.handle(request), request.type)
+
+    def _in_order(self, request: Request, work: _Work) -> None:
+        """Run a room request after the ones before it; answer it when done."""
+        self._start(self._room_request(request, work), request.type)
+
+    async def _room_request(self, request: Request, work: _Work) -> None:
+        async with self._room_lock:
+            error = ""
+            try:
+                await work()
+            except LiveKitGodotError as exc:
+                error = exc.message
+                if isinstance(request, Connect):
+                    self.outbox.put(ConnectionFailed(reason=error))
+            except Exception as exc:  # report any failure to Godot and keep serving
+                log.exception("%s failed", request.type)
+                error = f"{request.type} failed: {exc}"
+                if isinstance(exc, ConnectError | OSError) and isinstance(request, Connect):
+                    self.outbox.put(ConnectionFailed(reason=error))
+            if error:
+                self.outbox.put(ErrorEvent(code=f"{request.type}_failed", message=error))
+            if request.id is not None:
+                self.outbox.put(Result(id=request.id, ok=not error, error=error))

@@ -32,22 +32,23 @@ from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
 from .. import __version__
-from .._errors import BridgeError
-from ._auth import NONCE_BYTES, FailureBackoff, proof, proofs_match
-from ._protocol import (
+from .._errors import BridgeError, FieldRangeError
+from ..protocol import (
     CLOSE_BAD_KEY,
     CLOSE_BAD_PROTOCOL,
     CLOSE_HANDSHAKE,
     HANDSHAKE_LIMITS,
     MAX_HANDSHAKE_BYTES,
-    MAX_MIX_RATE,
-    MIN_MIX_RATE,
     PROTOCOL_VERSION,
+    Challenge,
+    Hello,
+    Proof,
     Request,
     check_request,
-    event,
+    decode,
+    encode_message,
 )
-from ._variant import decode
+from ._auth import NONCE_BYTES, FailureBackoff, proof, proofs_match
 
 log = logging.getLogger("livekit_godot.runtime")
 
@@ -143,10 +144,10 @@ class GatedConnection(ServerConnection):
 
 
 @dataclass(frozen=True)
-class Hello:
+class ProvenHello:
     """A proven client's `hello`."""
 
-    request: Request
+    request: Hello
     """The checked `hello` message."""
     origin: str | None
     """Its `Origin` header (None from desktop Godot)."""
@@ -230,7 +231,7 @@ class Gate:
             HTTPStatus.FORBIDDEN, "origin not allowed: start the runtime with --allow-origin\n"
         )
 
-    async def authenticate(self, connection: GatedConnection) -> Hello:
+    async def authenticate(self, connection: GatedConnection) -> ProvenHello:
         """Run the handshake (within `AUTH_TIMEOUT_S` of the TCP connection); `HandshakeError` when
         it fails. The client proves itself only after the runtime did."""
         left = AUTH_TIMEOUT_S - (time.monotonic() - connection.accepted_at)
@@ -238,11 +239,10 @@ class Gate:
             async with asyncio.timeout(max(left, 0.0)):
                 hello = self._check_hello(await connection.recv())
                 server_nonce = secrets.token_bytes(NONCE_BYTES)
-                client_nonce: bytes = hello.get("nonce")
+                client_nonce = hello.nonce
                 mine = proof(self._key, "runtime", self.port, client_nonce, server_nonce)
-                await connection.send(
-                    event("challenge", protocol=PROTOCOL_VERSION, nonce=server_nonce, proof=mine)
-                )
+                challenge = Challenge(protocol=PROTOCOL_VERSION, nonce=server_nonce, proof=mine)
+                await connection.send(encode_message(challenge))
                 answer = self._parse(await connection.recv())
         except TimeoutError:
             raise HandshakeError(
@@ -250,19 +250,19 @@ class Gate:
                 f"handshake failed: no hello and proof within {AUTH_TIMEOUT_S:g} s",
                 kind="handshake timed out",
             ) from None
-        if answer.type != "proof":
+        if not isinstance(answer, Proof):
             raise HandshakeError(
                 CLOSE_HANDSHAKE, f"expected proof, got {answer.type}", kind="skipped its proof"
             )
         expected = proof(self._key, "godot", self.port, client_nonce, server_nonce)
-        if not proofs_match(expected, answer.get("proof")):
+        if not proofs_match(expected, answer.proof):
             delay = self.backoff.failed()
             raise HandshakeError(
                 CLOSE_BAD_KEY, "bad session key", kind="bad session key", delay=delay
             )
         origin = connection.request.headers.get("Origin") if connection.request else None
         log.debug("connection proven (origin %s)", origin or "none")
-        return Hello(hello, origin)
+        return ProvenHello(hello, origin)
 
     @staticmethod
     def _parse(frame: bytes | str) -> Request:
@@ -289,26 +289,21 @@ class Gate:
                         kind="spoke an old protocol",
                     )
             return check_request(message)
+        except FieldRangeError as exc:  # named without the message type, as before
+            raise HandshakeError(CLOSE_HANDSHAKE, exc.detail, kind="bad handshake") from None
         except BridgeError as exc:
             raise HandshakeError(
                 CLOSE_HANDSHAKE, f"handshake failed: {exc.message}", kind="bad handshake"
             ) from None
 
-    def _check_hello(self, frame: bytes | str) -> Request:
+    def _check_hello(self, frame: bytes | str) -> Hello:
         hello = self._parse(frame)
-        if hello.type != "hello":
+        if not isinstance(hello, Hello):
             raise HandshakeError(
                 CLOSE_HANDSHAKE, f"expected hello first, got {hello.type}", kind="bad handshake"
             )
-        if len(hello.get("nonce")) != NONCE_BYTES:
+        if len(hello.nonce) != NONCE_BYTES:
             raise HandshakeError(
                 CLOSE_HANDSHAKE, f"hello: nonce must be {NONCE_BYTES} bytes", kind="bad handshake"
-            )
-        rate = hello.get("mix_rate")
-        if not MIN_MIX_RATE <= rate <= MAX_MIX_RATE:
-            raise HandshakeError(
-                CLOSE_HANDSHAKE,
-                f"mix_rate {rate} out of range {MIN_MIX_RATE}-{MAX_MIX_RATE}",
-                kind="bad handshake",
             )
         return hello

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from .._errors import ConfigError
 from .._process import install_stop_handlers, watch_stdin
+from ..protocol import PROTOCOL_VERSION
 from ._auth import check_key, ensure_key_file
-from ._bridge import BridgeConfig, BridgeServer
+from ._bridge import BridgeConfig, BridgeServer, EditorFactory
 from ._logs import register_secret
-from ._protocol import PROTOCOL_VERSION
 
 KEY_ENV = "LIVEKIT_GODOT_SESSION_KEY"
 """Environment variable carrying the session key (else: `--key-file`, else stdin)."""
@@ -54,10 +54,13 @@ def read_session_key(key_file: Path | None = None) -> str:
     return key
 
 
-async def serve(config: BridgeConfig, *, exit_with_stdin: bool = False) -> str:
+async def serve(
+    config: BridgeConfig, *, editor: EditorFactory | None = None, exit_with_stdin: bool = False
+) -> str:
     """Run the bridge until it stops by itself, on Ctrl-C/SIGTERM or (with `exit_with_stdin`)
-    when stdin closes; returns why. Stopping leaves the room before this returns."""
-    server = BridgeServer(config)
+    when stdin closes; returns why. Stopping leaves the room before this returns. `editor`
+    makes the editor services of each client (the editor plugin's runtime only)."""
+    server = BridgeServer(config, editor=editor)
     port = await server.start()
     loop = asyncio.get_running_loop()
     restore = install_stop_handlers(loop, server.stop)

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from livekit import rtc
 
+from ..protocol import EchoStats
 from ._echo_delay import EchoDelayEstimator
 from ._echo_reference import EchoReference
 
@@ -186,21 +187,21 @@ class MicPipeline:
             out.append((frame, voiced))
         return out
 
-    def echo_stats(self) -> dict[str, float | int | bool]:
+    def echo_stats(self) -> EchoStats:
         """The echo canceller's alignment, for the `stats` event."""
         measured = self.echo_delay.delay_ms
-        return {
-            "enabled": self.state.echo_cancellation,
-            "delay_ms": self.delay_ms,
-            "measured_ms": -1.0 if measured is None else measured,
-            "measurements": self.echo_delay.measurements,
-            "echo_present": self.echo_delay.echo_present,
-            "output_latency_ms": self.output_latency_ms,
-            "shift_ms": self.reference.shift_ms,
-            "following_ms": self.reference.following_ms,
-            "reanchored": self.reference.reanchored,
-            "unreferenced": self.reference.unreferenced,
-        }
+        return EchoStats(
+            enabled=self.state.echo_cancellation,
+            delay_ms=self.delay_ms,
+            measured_ms=-1.0 if measured is None else measured,
+            measurements=self.echo_delay.measurements,
+            echo_present=self.echo_delay.echo_present,
+            output_latency_ms=self.output_latency_ms,
+            shift_ms=self.reference.shift_ms,
+            following_ms=self.reference.following_ms,
+            reanchored=self.reference.reanchored,
+            unreferenced=self.reference.unreferenced,
+        )
 
     def _gate(self, frame: rtc.AudioFrame) -> bool:
         """The voice-activity gate: open at `vad_threshold_db`, for `vad_hang_ms` after."""

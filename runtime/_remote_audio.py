@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from livekit import rtc
 
+from ..protocol import audio_tick
 from ._playout import Playout, PlayoutConfig, SlotPlayout
-from ._protocol import audio_tick
 
 log = logging.getLogger("livekit_godot.runtime")
 

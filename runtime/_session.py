@@ -23,6 +23,34 @@ from livekit import rtc
 
 from .. import tokens
 from .._errors import BridgeError, ConfigError, ConnectError
+from ..protocol import (
+    QUALITY_NAMES,
+    ActiveSpeakersChanged,
+    Capture,
+    Connect,
+    ConnectionQualityChanged,
+    Data,
+    DataReceived,
+    ErrorEvent,
+    Hearing,
+    Mic,
+    ParticipantConnected,
+    ParticipantDisconnected,
+    ParticipantInfo,
+    PoseUpdate,
+    Reconnected,
+    Reconnecting,
+    RemotePose,
+    RoomConnected,
+    RoomDisconnected,
+    Send,
+    SlotStats,
+    Stats,
+    TrackMuted,
+    TrackSubscribed,
+    TrackUnmuted,
+    TrackUnsubscribed,
+)
 from ._mic import MicPipeline
 from ._mic_sender import MicSender
 from ._playout import PlayoutConfig
@@ -35,9 +63,7 @@ from ._presence import (
     choose_audible,
     decode_pose,
 )
-from ._protocol import QUALITY_NAMES, Request, event, strings
 from ._remote_audio import RemoteAudio
-from ._variant_types import Vector3
 
 SUBSCRIPTION_CHECK_S = 0.2
 """How often hearing-range subscriptions are re-evaluated as poses move."""
@@ -52,8 +78,8 @@ def normalise_url(url: str) -> str:
     return tokens.ws_url(tokens.validate_url(url))
 
 
-def _participant_info(p: rtc.Participant) -> dict[str, str]:
-    return {"identity": p.identity, "name": p.name, "sid": p.sid, "metadata": p.metadata}
+def _participant_info(p: rtc.Participant) -> ParticipantInfo:
+    return ParticipantInfo(identity=p.identity, name=p.name, sid=p.sid, metadata=p.metadata)
 
 
 class RoomSession:
@@ -61,7 +87,8 @@ class RoomSession:
 
     def __init__(
         self,
-        send: Callable[[bytes], None],
+        send: Send,
+        send_audio: Callable[[bytes], None],
         mix_rate: int,
         playout: PlayoutConfig,
         *,
@@ -71,7 +98,7 @@ class RoomSession:
         self.mix_rate = mix_rate
         self.dev_tokens = dev_tokens
         self.room: rtc.Room | None = None
-        self.audio = RemoteAudio(playout, send)
+        self.audio = RemoteAudio(playout, send_audio)
         self.mic = MicPipeline(mix_rate)
         self.mic_sender = MicSender(mix_rate, self.mic.state.passes)
         self._mic_track: rtc.LocalAudioTrack | None = None
@@ -98,18 +125,16 @@ class RoomSession:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("task %s failed", task.get_name(), exc_info=task.exception())
-            self._emit("error", code="internal", message=f"{task.get_name()}: {task.exception()}")
+            message = f"{task.get_name()}: {task.exception()}"
+            self._send(ErrorEvent(code="internal", message=message))
 
-    def _emit(self, kind: str, **fields: Any) -> None:
-        self._send(event(kind, **fields))
-
-    async def connect(self, request: Request) -> None:
+    async def connect(self, request: Connect) -> None:
         """Join the room named by the request's token (or a dev token)."""
         await self._released()
         if self.room is not None:
             raise ConnectError("already connected: disconnect first", retryable=False)
-        url = normalise_url(request.get("url", ""))
-        token = request.get("token") or self._dev_token(url, request)
+        url = normalise_url(request.url)
+        token = request.token or self._dev_token(url, request)
         room = rtc.Room()
         self._wire(room)
         self._reconnecting = False
@@ -119,31 +144,30 @@ class RoomSession:
             await room.disconnect()
             raise ConnectError(tokens.explain_join_error(str(exc))) from None
         self.room = room
-        self._emit(
-            "room_connected",
-            room=room.name,
-            identity=room.local_participant.identity,
-            sid=await room.sid,
-            participants=[_participant_info(p) for p in room.remote_participants.values()],
+        self._send(
+            RoomConnected(
+                room=room.name,
+                identity=room.local_participant.identity,
+                sid=await room.sid,
+                participants=tuple(_participant_info(p) for p in room.remote_participants.values()),
+            )
         )
         self.update_subscriptions()
         self._spawn(self.mic_sender.run(room, self._set_mic_track), "mic-publisher")
         self._spawn(self._presence_loop(room), "presence")
 
-    def _dev_token(self, url: str, request: Request) -> str:
+    def _dev_token(self, url: str, request: Connect) -> str:
         if not self.dev_tokens:
             raise ConnectError(
                 "token required: this runtime does not mint tokens (it was started without "
                 "--dev-tokens, as in an exported game)",
                 retryable=False,
             )
-        room = request.get("room") or ""
-        identity = request.get("identity") or ""
         try:  # a local server only, with the dev pair or a profile marked for it
             creds = tokens.dev_credentials(url)
         except ConfigError as exc:
             raise ConnectError(exc.message, retryable=False) from None
-        return tokens.mint(creds, identity=identity, room=room, name=request.get("name") or "")
+        return tokens.mint(creds, identity=request.identity, room=request.room, name=request.name)
 
     async def close(self) -> None:
         """Leave the room and stop everything this session started."""
@@ -197,7 +221,9 @@ class RoomSession:
         room.on("disconnected", lambda reason: self._on_disconnected(room, reason))
 
     def _on_participant_connected(self, p: rtc.RemoteParticipant) -> None:
-        self._emit("participant_connected", **_participant_info(p))
+        self._send(
+            ParticipantConnected(identity=p.identity, name=p.name, sid=p.sid, metadata=p.metadata)
+        )
 
     def _on_participant_disconnected(self, p: rtc.RemoteParticipant) -> None:
         self.poses.forget(p.identity)
@@ -206,7 +232,7 @@ class RoomSession:
         for slot in self.audio.slots():
             if slot.identity == p.identity:
                 self._spawn(self._unsubscribed(slot.track_sid), "unsubscribe")
-        self._emit("participant_disconnected", identity=p.identity)
+        self._send(ParticipantDisconnected(identity=p.identity))
 
     def _on_track_published(
         self, publication: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant
@@ -255,8 +281,8 @@ class RoomSession:
         if not isinstance(track, rtc.RemoteAudioTrack):
             return
         slot = self.audio.add(track, participant.identity)
-        self._emit(
-            "track_subscribed", identity=participant.identity, track_sid=track.sid, slot=slot.slot
+        self._send(
+            TrackSubscribed(identity=participant.identity, track_sid=track.sid, slot=slot.slot)
         )
 
     def _on_track_unsubscribed(
@@ -270,31 +296,31 @@ class RoomSession:
     async def _unsubscribed(self, track_sid: str) -> None:
         slot = await self.audio.remove(track_sid)
         if slot is not None:
-            self._emit(
-                "track_unsubscribed", identity=slot.identity, track_sid=track_sid, slot=slot.slot
+            self._send(
+                TrackUnsubscribed(identity=slot.identity, track_sid=track_sid, slot=slot.slot)
             )
 
     def _on_track_muted(self, p: rtc.Participant, publication: rtc.TrackPublication) -> None:
-        self._emit("track_muted", identity=p.identity, track_sid=publication.sid)
+        self._send(TrackMuted(identity=p.identity, track_sid=publication.sid))
 
     def _on_track_unmuted(self, p: rtc.Participant, publication: rtc.TrackPublication) -> None:
-        self._emit("track_unmuted", identity=p.identity, track_sid=publication.sid)
+        self._send(TrackUnmuted(identity=p.identity, track_sid=publication.sid))
 
     def _on_active_speakers(self, speakers: list[rtc.Participant]) -> None:
-        self._emit("active_speakers_changed", identities=strings([s.identity for s in speakers]))
+        self._send(ActiveSpeakersChanged(identities=tuple(s.identity for s in speakers)))
 
     def _on_quality(self, p: rtc.Participant | None, quality: Any) -> None:
         if p is not None:
             name = QUALITY_NAMES.get(quality, "unknown")
-            self._emit("connection_quality_changed", identity=p.identity, quality=name)
+            self._send(ConnectionQualityChanged(identity=p.identity, quality=name))
 
     def _on_data(self, packet: rtc.DataPacket) -> None:
         identity = packet.participant.identity if packet.participant else ""
         if packet.topic == POSE_TOPIC:
             self._on_pose(identity, bytes(packet.data))
             return
-        self._emit(
-            "data_received", identity=identity, topic=packet.topic or "", payload=bytes(packet.data)
+        self._send(
+            DataReceived(identity=identity, topic=packet.topic or "", payload=bytes(packet.data))
         )
 
     def _on_pose(self, identity: str, data: bytes) -> None:
@@ -304,21 +330,19 @@ class RoomSession:
             log.debug("ignored a pose packet from %s: %s", identity, exc)
             return
         if identity and self.poses.update(identity, seq, pose):
-            self._emit(
-                "pose", identity=identity, p=Vector3(*pose.position), f=Vector3(*pose.forward)
-            )
+            self._send(RemotePose(identity=identity, p=pose.position, f=pose.forward))
 
     def _on_reconnecting(self, room: rtc.Room) -> None:
         if room is self.room:
             self._reconnecting = True
-        self._emit("reconnecting")
+        self._send(Reconnecting())
 
     def _on_reconnected(self, room: rtc.Room) -> None:
         if room is self.room:
             self._reconnecting = False
             self._resubscribe = True
             self.update_subscriptions()
-        self._emit("reconnected")
+        self._send(Reconnected())
 
     def _on_disconnected(self, room: rtc.Room, reason: Any) -> None:
         try:
@@ -333,13 +357,13 @@ class RoomSession:
             self.room = None
             self._release = asyncio.create_task(self._teardown(room), name="release-room")
             self._release.add_done_callback(self._release_done)
-        self._emit("room_disconnected", reason=name)
+        self._send(RoomDisconnected(reason=name))
 
     # --- requests from Godot --------------------------------------------------------
 
-    def capture(self, request: Request) -> None:
+    def capture(self, request: Capture) -> None:
         """Microphone (and output) audio from Godot."""
-        frames = self.mic.process(request.get("mic"), request.get("far"), request.get("latency_ms"))
+        frames = self.mic.process(request.mic, request.far, request.latency_ms)
         if frames and self.room is not None:
             self.mic_sender.push(frames)
 
@@ -348,15 +372,16 @@ class RoomSession:
         if self.mic.state.muted:
             track.mute()
 
-    def set_mic(self, request: Request) -> None:
-        """Mute, push-to-talk and voice-gate settings."""
+    def set_mic(self, request: Mic) -> None:
+        """Mute, push-to-talk and voice-gate settings (each field given replaces the current)."""
         state = self.mic.state
         was_muted = state.muted
-        if "echo_cancellation" in request.fields:
-            self.mic.set_echo_cancellation(request.fields["echo_cancellation"])
+        if request.echo_cancellation is not None:
+            self.mic.set_echo_cancellation(request.echo_cancellation)
         for name in ("muted", "ptt", "talk", "vad", "vad_threshold_db", "vad_hang_ms"):
-            if name in request.fields:
-                setattr(state, name, request.fields[name])
+            value = getattr(request, name)
+            if value is not None:
+                setattr(state, name, value)
         self.mic_sender.control_changed()
         if self._mic_track is not None and state.muted != was_muted:
             if state.muted:
@@ -369,10 +394,10 @@ class RoomSession:
         self.forced[identity] = subscribed
         self.update_subscriptions()
 
-    def presence(self, request: Request) -> None:
+    def presence(self, request: PoseUpdate | Hearing) -> None:
         """`pose` (the listener moved) and `hearing` (the policy changed) requests."""
-        if request.type == "pose":
-            pose = Pose(request.get("p"), request.get("f"))
+        if isinstance(request, PoseUpdate):
+            pose = Pose(request.p, request.f)
             self.listener = pose
             self.pose_sender.update(pose)
         else:
@@ -400,46 +425,47 @@ class RoomSession:
                 next_check = loop.time() + SUBSCRIPTION_CHECK_S
                 self.update_subscriptions()
 
-    async def send_data(self, request: Request) -> None:
+    async def send_data(self, request: Data) -> None:
         """Publish a data packet for the game."""
         if self.room is None:
             raise ConnectError("not connected to a room", retryable=False)
         await self.room.local_participant.publish_data(
-            request.get("payload"),
-            reliable=request.get("reliable", True),
-            topic=request.get("topic", ""),
-            destination_identities=request.get("to", []),
+            request.payload,
+            reliable=request.reliable,
+            topic=request.topic,
+            destination_identities=list(request.to),
         )
 
-    def stats(self) -> dict[str, Any]:
-        """Counters for the `stats` event."""
+    def stats(self, *, audio_shed: int) -> Stats:
+        """The `stats` event (`audio_shed`: ticks the bridge did not send)."""
         now = time.monotonic()
         slots = {
-            s.slot: {
-                "identity": s.identity,
-                "buffered_ms": s.state.buffered_ms(now),
-                "sent": s.state.sent,
-                "dropped": s.state.dropped,
-                "godot_dropped": s.state.godot_dropped,
-                "underruns": s.state.underruns,
-                "input_gaps": s.state.input_gaps,
-                "target_ms": s.state.target_ms,
-            }
+            s.slot: SlotStats(
+                identity=s.identity,
+                buffered_ms=s.state.buffered_ms(now),
+                sent=s.state.sent,
+                dropped=s.state.dropped,
+                godot_dropped=s.state.godot_dropped,
+                underruns=s.state.underruns,
+                input_gaps=s.state.input_gaps,
+                target_ms=s.state.target_ms,
+            )
             for s in self.audio.slots()
         }
         added = sorted(self.audio.arrival_to_send[-2000:])
-        return {
-            "added_ms_p50": added[len(added) // 2] * 1000 if added else 0.0,
-            "added_ms_p99": added[int(len(added) * 0.99)] * 1000 if added else 0.0,
-            "underruns": sum(s.state.underruns for s in self.audio.slots()),
-            "drops": sum(s.state.total_dropped for s in self.audio.slots()),
-            "mic_frames": self.mic.frames_in,
-            "mic_trimmed": self.mic_sender.frames_trimmed,
-            "mic_silence_skipped": self.mic_sender.silence_skipped,
-            "mic_silence_filled": self.mic_sender.silence_filled,
-            "mic_backlog_ms": self.mic_sender.backlog_ms(),
-            "mic_cushion_ms": self.mic_sender.cushion_ms,
-            "mic_sent": self.mic_sender.frames_sent,
-            "echo": self.mic.echo_stats(),
-            "slots": slots,
-        }
+        return Stats(
+            audio_shed=audio_shed,
+            added_ms_p50=added[len(added) // 2] * 1000 if added else 0.0,
+            added_ms_p99=added[int(len(added) * 0.99)] * 1000 if added else 0.0,
+            underruns=sum(s.state.underruns for s in self.audio.slots()),
+            drops=sum(s.state.total_dropped for s in self.audio.slots()),
+            mic_frames=self.mic.frames_in,
+            mic_trimmed=self.mic_sender.frames_trimmed,
+            mic_silence_skipped=self.mic_sender.silence_skipped,
+            mic_silence_filled=self.mic_sender.silence_filled,
+            mic_backlog_ms=self.mic_sender.backlog_ms(),
+            mic_cushion_ms=self.mic_sender.cushion_ms,
+            mic_sent=self.mic_sender.frames_sent,
+            echo=self.mic.echo_stats(),
+            slots=slots,
+        )

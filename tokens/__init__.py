@@ -5,6 +5,7 @@ from ._credentials import (
     Credentials,
     http_url,
     is_local_url,
+    short_secret_allowed,
     validate_url,
     ws_url,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "remove_profile",
     "resolve_credentials",
     "save_profile",
+    "short_secret_allowed",
     "validate_url",
     "verify",
     "ws_url",

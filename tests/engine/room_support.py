@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from livekit_godot.runtime._variant import decode
+from livekit_godot.protocol import decode
 from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult, GodotWebEngine
 

@@ -2,7 +2,7 @@
 
 A small WebSocket server here plays the runtime's part for audio only: it shakes hands,
 then sends one `audio` tick every 10 ms built with the runtime's own encoder
-(`livekit_godot.runtime._protocol.audio_tick`), first for 8 then for 32 participants, to the
+(`livekit_godot.protocol.audio_tick`), first for 8 then for 32 participants, to the
 addon's `LiveKitBridge` (binary Variant frames, `bytes_to_var`, `slice`, `push_stereo`).
 Then it sends the same ticks for 32 participants as JSON text with base64 PCM, which the
 project turns into `PackedVector2Array`s sample by sample, as a GDScript bridge without
@@ -26,7 +26,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from livekit_godot.runtime._protocol import PROTOCOL_VERSION, audio_tick, event
+from livekit_godot.protocol import PROTOCOL_VERSION, audio_tick, encode
 from support.handshake import runtime_handshake
 from tests.engine.harness import GodotWebEngine
 
@@ -84,9 +84,10 @@ class BenchServer:
         hello = await runtime_handshake(ws, BENCH_KEY, port)
         rate = int(hello["mix_rate"])
         self.frame_size = rate // 100
-        welcome = event(
-            "welcome", protocol=PROTOCOL_VERSION, runtime="bench", frame_size=self.frame_size
-        )
+        welcome = encode(
+            {"t": "welcome", "protocol": PROTOCOL_VERSION, "runtime": "bench",
+             "frame_size": self.frame_size}
+        )  # fmt: skip
         await ws.send(welcome)
         drain = asyncio.create_task(self._drain(ws))  # playout reports
         try:
@@ -94,9 +95,9 @@ class BenchServer:
                 pcm = _tick_audio(slots, self.frame_size)
                 counts = np.full(slots, self.frame_size, dtype=np.int32)
                 tick = audio_tick(np.arange(slots, dtype=np.int32), counts, pcm)
-                await ws.send(event("stats", bench_phase=f"binary{slots}"))
+                await ws.send(encode({"t": "stats", "bench_phase": f"binary{slots}"}))
                 await self._pace(ws, tick, f"binary{slots}")
-            await ws.send(event("stats", bench_phase="done"))
+            await ws.send(encode({"t": "stats", "bench_phase": "done"}))
             await ws.wait_closed()
         finally:
             drain.cancel()

@@ -24,8 +24,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from livekit_godot._cli import build_parser
+from livekit_godot.protocol import PROTOCOL_VERSION
 from livekit_godot.runtime._main import KEY_ENV, READY_PREFIX
-from livekit_godot.runtime._protocol import PROTOCOL_VERSION
 from support.godot_standin import GodotStandIn
 from tests.engine.pack import ADDON_DIR
 

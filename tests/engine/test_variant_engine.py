@@ -3,7 +3,7 @@
 The ``variant_dump`` project prints ``VAR <name> <hex>`` for a fixed list of values. This
 module stores them in ``test-artifacts/engine/variant_vectors.json``, compares them with the
 hand-derived vectors of ``tests/unit/variant_vectors.py`` (same names, same expressions), and
-checks that ``livekit_godot.runtime._variant`` decodes every engine byte string and encodes
+checks that ``livekit_godot.protocol._variant`` decodes every engine byte string and encodes
 the result back to the same bytes.
 """
 
@@ -22,7 +22,7 @@ from tests.engine.pack import REPO_ROOT
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "variant_dump"
 VECTORS_MODULE = "tests.unit.variant_vectors"
-CODEC_MODULE = "livekit_godot.runtime._variant"
+CODEC_MODULE = "livekit_godot.protocol._variant"
 
 # Bytes fixed by the fact sheet and by Godot's documented format; the rest is compared with
 # the unit vectors when those exist.

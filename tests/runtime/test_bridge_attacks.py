@@ -23,8 +23,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from livekit_godot import tokens
+from livekit_godot.protocol import encode
 from livekit_godot.runtime._gate import AUTH_TIMEOUT_S
-from livekit_godot.runtime._variant import encode
 from support import attacks
 from support.godot_standin import GodotStandIn, RuntimeNotProvenError
 from support.runtime import RuntimeProcess, start_runtime

@@ -12,7 +12,7 @@ import pytest
 from livekit import rtc
 
 from livekit_godot import tokens
-from livekit_godot.runtime._protocol import PROTOCOL_VERSION
+from livekit_godot.protocol import PROTOCOL_VERSION
 from support.audio import dominant_frequency, rms_db, sine
 from support.godot_standin import GodotStandIn, RuntimeNotProvenError
 from support.rooms import RATE, collect, join, publish_tone, wait_for_audio_track

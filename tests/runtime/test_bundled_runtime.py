@@ -21,7 +21,7 @@ import pytest
 from livekit import api, rtc
 
 from livekit_godot import __version__, tokens
-from livekit_godot.runtime._protocol import PROTOCOL_VERSION
+from livekit_godot.protocol import PROTOCOL_VERSION
 from support.audio import dominant_frequency
 from support.bundle import bundle_folder, bundled_executable, empty_env
 from support.godot_standin import GodotStandIn

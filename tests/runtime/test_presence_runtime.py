@@ -9,8 +9,8 @@ import pytest
 from livekit import rtc
 
 from livekit_godot import tokens
+from livekit_godot.protocol import Vector3
 from livekit_godot.runtime._presence import POSE_TOPIC, Pose, decode_pose, encode_pose
-from livekit_godot.runtime._variant_types import Vector3
 from support.godot_standin import GodotStandIn
 from support.rooms import join, publish_tone
 from support.runtime import RuntimeProcess

@@ -32,7 +32,7 @@ from typing import Any
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
 
-from livekit_godot.runtime._variant import decode, encode
+from livekit_godot.protocol import decode, encode
 
 from .handshake import client_handshake
 

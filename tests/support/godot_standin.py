@@ -19,8 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from websockets.asyncio.client import ClientConnection, connect
 
-from livekit_godot.runtime._protocol import PROTOCOL_VERSION
-from livekit_godot.runtime._variant import decode, encode
+from livekit_godot.protocol import PROTOCOL_VERSION, decode, encode
 
 from .handshake import RuntimeNotProvenError, client_handshake
 

@@ -14,9 +14,8 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import ServerConnection
 
+from livekit_godot.protocol import PROTOCOL_VERSION, decode, encode
 from livekit_godot.runtime._auth import NONCE_BYTES, proof, proofs_match
-from livekit_godot.runtime._protocol import PROTOCOL_VERSION
-from livekit_godot.runtime._variant import decode, encode
 
 
 class RuntimeNotProvenError(AssertionError):

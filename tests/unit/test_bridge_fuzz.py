@@ -21,10 +21,8 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from livekit_godot.runtime._bridge import BridgeConfig, BridgeServer
-from livekit_godot.runtime._protocol import PROTOCOL_VERSION, REQUESTS
-from livekit_godot.runtime._variant import decode, encode
-from livekit_godot.runtime._variant_types import Vector3
+from livekit_godot.protocol import PROTOCOL_VERSION, REQUESTS, Vector3, decode, encode
+from livekit_godot.runtime import BridgeConfig, BridgeServer
 from support.handshake import client_handshake_sync
 
 KEY = "fuzz-session-key-" + "0123456789abcdef" * 2
@@ -93,7 +91,9 @@ _random_request = st.builds(
     lambda kind, fields: {"t": kind, **fields},
     st.sampled_from(sorted(REQUESTS)),
     st.dictionaries(
-        st.sampled_from(sorted({f for spec in REQUESTS.values() for f in spec} | {"id"})),
+        st.sampled_from(
+            sorted({f.name for cls in REQUESTS.values() for f in cls.wire_fields()} | {"id"})
+        ),
         _values,
         max_size=5,
     ),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "packaging" / "livekit-godot-runtime.spec"
-PACKAGES = ("runtime", "editor", "tokens", "livekit_godot")
+PACKAGES = ("protocol", "runtime", "editor", "tokens", "livekit_godot")
 
 
 def _excludes() -> list[str]:

@@ -6,15 +6,17 @@ import numpy as np
 import pytest
 
 from livekit_godot import BridgeError
-from livekit_godot.runtime._protocol import (
+from livekit_godot.protocol import (
     REQUESTS,
+    Reconnected,
+    Vector3,
     audio_tick,
-    event,
+    decode,
+    encode,
+    encode_message,
     parse_request,
     read_audio_tick,
 )
-from livekit_godot.runtime._variant import decode, encode
-from livekit_godot.runtime._variant_types import Vector3
 
 
 def _tick(n: int, frames: int = 441) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,4 +91,4 @@ def test_every_request_type_is_documented() -> None:
 
 
 def test_event_is_a_dictionary_frame() -> None:
-    assert decode(event("reconnected")) == {"t": "reconnected"}
+    assert decode(encode_message(Reconnected())) == {"t": "reconnected"}

@@ -1,4 +1,4 @@
-"""Tests for the Godot 4 binary Variant codec (`livekit_godot.runtime._variant`)."""
+"""Tests for the Godot 4 binary Variant codec (`livekit_godot.protocol._variant`)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from livekit_godot._errors import BridgeError, ConfigError
-from livekit_godot.runtime._variant import (
+from livekit_godot.protocol._variant import (
     DEFAULT_LIMITS,
     DecodeLimits,
     decode,
     decode_prefix,
     encode,
 )
-from livekit_godot.runtime._variant_types import (
+from livekit_godot.protocol._variant_types import (
     AABB,
     Basis,
     Color,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from livekit_godot.runtime._variant_types import (
+from livekit_godot.protocol._variant_types import (
     AABB,
     Basis,
     Color,

@@ -193,7 +193,7 @@ class _Encoder:
         else:
             raise BridgeError(
                 f"cannot encode a value of type {type(v).__qualname__} as a Godot Variant "
-                "(see the type table in livekit_godot.runtime._variant)"
+                "(see the type table in livekit_godot.protocol._variant)"
             )
 
     def _enter(self, depth: int, what: str) -> None:
