@@ -147,14 +147,16 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
             await change("push-to-talk released", "talk", "silence", on=False)
             await change("push-to-talk off", "ptt", "sound", on=False)
             # The voice gate: a tone above the threshold passes; a noise below it does not,
-            # except for the hang time after the tone stops.
-            await ctl.send("source", tone_db=GATE_TONE_DB, noise_db=GATE_NOISE_DB)
+            # except for the hang time after the tone stops. The noise starts as the tone
+            # stops: the noise suppressor takes a steady noise down as it learns it (to below
+            # the listener's silence after ~5 s), which would hide what the gate lets through.
+            await ctl.send("source", tone_db=GATE_TONE_DB, noise_db=-100.0)
             await ctl.send("vad", on=True, threshold_db=GATE_THRESHOLD_DB, hang_ms=GATE_HANG_MS)
             await asyncio.sleep(HOLD_S)
             hangs = [await ctl.send("source", tone_db=-100.0, noise_db=GATE_NOISE_DB)]
             await asyncio.sleep(2.5)
             await change("gate: tone above the threshold", "source", "sound",
-                         tone_db=GATE_TONE_DB, noise_db=GATE_NOISE_DB)  # fmt: skip
+                         tone_db=GATE_TONE_DB, noise_db=-100.0)  # fmt: skip
             hangs.append(await ctl.send("source", tone_db=-100.0, noise_db=GATE_NOISE_DB))
             await asyncio.sleep(2.5)
             # Per-participant volume, measured at Godot's output (the Master bus).
@@ -204,9 +206,10 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
     failures += _check_godot_drops(result)
     assert not failures, failures
     if heard_late:
-        # Known defect (issue 9 stays open): on this 2-core machine the sent voice has 10 ms
-        # holes (the microphone sender's silence fills and trims) that push a control's
-        # steady arrival past 100 ms, and the second gate hang is cut to ~20 ms.
+        # Known defect (issue 9 stays open): in the web engine the listener still hears
+        # 50-100 ms fades to about -57 dBFS in the steady tone, mostly in the second after
+        # unmuting (not the sender's fills or trims, which the stand-in runs show clean), and
+        # the tone's level drifts under the noise suppressor, against a threshold taken once.
         pytest.xfail(f"controls and gate not heard as they should be: {heard_late}")
 
 

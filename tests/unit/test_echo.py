@@ -1,18 +1,16 @@
 """The microphone path without a server: the echo delay measured and followed, the reference
-kept aligned, the canceller fed, and what leaves for LiveKit (runtime/_echo_delay.py,
-_echo_reference.py, _mic.py, _mic_sender.py). Echo paths are `EchoPathDouble`s."""
+kept aligned and the canceller fed (runtime/_echo_delay.py, _echo_reference.py, _mic.py).
+Echo paths are `EchoPathDouble`s; what leaves for LiveKit is in test_mic_sender.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-from livekit import rtc
 
 from livekit_godot.runtime._echo_delay import EchoDelayEstimator
 from livekit_godot.runtime._echo_reference import EchoReference
 from livekit_godot.runtime._mic import MicPipeline
-from livekit_godot.runtime._mic_sender import MicSender
 from support.audio import band_db, voice_like
 from support.echo_path import EchoPathDouble, NearVoiceDouble
 
@@ -127,38 +125,3 @@ def test_the_near_voice_survives_double_talk() -> None:
     double, alone = near_level(-10.0), near_level(-200.0)
     print(f"near voice: {double:.1f} dBFS in double talk, {alone:.1f} dBFS without echo")
     assert abs(double - alone) <= 3.0
-
-
-def _frames(count: int, voiced: bool = True) -> list[tuple[rtc.AudioFrame, bool]]:
-    loud = np.full(480, 8000, dtype=np.int16).tobytes()
-    return [(rtc.AudioFrame(loud, RATE, 1, 480), voiced) for _ in range(count)]
-
-
-def test_mute_applies_to_audio_already_queued() -> None:
-    passing = [True]
-    sender = MicSender(RATE, lambda: passing[0])
-    sender.push(_frames(5))
-    passing[0] = False
-    sender.control_changed()
-    assert len(sender._queue) == 5  # kept, but what leaves now is silence (see run())
-    assert not sender._passes()
-
-
-def test_the_gate_opening_skips_the_silence_queued_ahead() -> None:
-    sender = MicSender(RATE, lambda: True)
-    sender.push(_frames(6, voiced=False))
-    sender.push(_frames(2, voiced=True))
-    assert [voiced for _, voiced in sender._queue] == [True, True]
-    assert sender.silence_skipped == 6
-
-
-def test_a_standing_backlog_is_trimmed_and_counted() -> None:
-    sender = MicSender(RATE, lambda: True)
-    sender.push(_frames(15))  # 150 ms waiting, nothing sent
-    sender._window_start -= 2.0  # a whole window has passed, never below this backlog
-    sender._window_low = float("inf")
-    sender.push(_frames(1))  # the low point, just before this delivery: 150 ms
-    assert sender.frames_trimmed == 10  # the low point brought down to the cushion, 50 ms
-    assert len(sender._queue) == 6
-    sender._late()  # Godot was late: the cushion grows, and no trim follows that window
-    assert sender.cushion_ms == 70.0
