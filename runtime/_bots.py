@@ -101,8 +101,8 @@ class BotSpec:
         way = "anticlockwise" if self.angular_speed > 0 else "clockwise"
         return (
             f"{self.identity}: {self.name}, {len(self.pattern)} syllables every "
-            f"{self.cycle_ms / 1000:.1f} s, walks {way} once every {period:.0f} s at "
-            f"{self.height_m:.2f} m"
+            f"{self.cycle_ms / 1000:.1f} s, walks a circle {way} once every {period:.0f} "
+            f"s, its voice {self.height_m:.2f} m above the floor"
         )
 
 
