@@ -123,8 +123,10 @@ class FakeRoomDouble(rtc.EventEmitter[EventTypes]):
         sid: str = "RM_lobby",
         present: Sequence[tuple[str, Sequence[str]]] = (),
         connect_error: str | None = None,
+        connect_gate: asyncio.Event | None = None,
     ) -> None:
         super().__init__()
+        self._connect_gate = connect_gate
         self.name = name
         self._sid = sid
         self._present = list(present)
@@ -151,6 +153,8 @@ class FakeRoomDouble(rtc.EventEmitter[EventTypes]):
     async def connect(self, url: str, token: str, options: rtc.RoomOptions) -> None:
         self.connects.append((url, token, options))
         await asyncio.sleep(0)
+        if self._connect_gate is not None:  # the join takes until the test opens the gate
+            await self._connect_gate.wait()
         if self._connect_error is not None:
             raise rtc.ConnectError(self._connect_error)
         for identity, sids in self._present:
@@ -282,15 +286,19 @@ class FakeRoomFactoryDouble:
     """The session's `room_factory`: makes a `FakeRoomDouble` per `connect`, keeps them all.
 
     `present` lists the participants already in the next room (their audio tracks published);
-    `connect_error` makes the next room's `connect` fail with that message."""
+    `connect_error` makes the next room's `connect` fail with that message; `connect_gate`
+    holds its `connect` until the event is set."""
 
     def __init__(self) -> None:
         self.rooms: list[FakeRoomDouble] = []
         self.present: list[tuple[str, Sequence[str]]] = []
         self.connect_error: str | None = None
+        self.connect_gate: asyncio.Event | None = None
 
     def __call__(self) -> FakeRoomDouble:
-        room = FakeRoomDouble(present=self.present, connect_error=self.connect_error)
+        room = FakeRoomDouble(
+            present=self.present, connect_error=self.connect_error, connect_gate=self.connect_gate
+        )
         self.rooms.append(room)
         return room
 

@@ -4,6 +4,7 @@ reconnecting, the hearing range, leaving; no server."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -140,6 +141,24 @@ async def test_a_failed_join_leaves_the_session_idle_and_the_next_one_works(h: H
     await h.session.connect(CONNECT)
     assert h.session.state is RoomState.CONNECTED
     assert len(h.of(RoomConnected)) == 1
+
+
+async def test_a_join_cancelled_by_bridge_loss_leaves_the_session_idle(h: Harness) -> None:
+    h.rooms.connect_gate = asyncio.Event()
+    joining = asyncio.create_task(h.session.connect(CONNECT))
+    await soon(lambda: bool(h.rooms.rooms and h.room.connects), "joining")
+    assert h.session.state is RoomState.CONNECTING
+    assert h.session.room is None  # not in a room until joined
+    h.room.end(REASON.UNKNOWN_REASON)  # a room that never joined is not released
+    assert h.session.state is RoomState.CONNECTING
+    joining.cancel()  # what the bridge does with requests in progress when Godot goes
+    await h.session.close()
+    with pytest.raises(asyncio.CancelledError):
+        await joining
+    assert h.session.state is RoomState.IDLE
+    h.rooms.connect_gate = None
+    await h.session.connect(CONNECT)
+    assert h.session.state is RoomState.CONNECTED
 
 
 # --- participants and tracks ------------------------------------------------------------
