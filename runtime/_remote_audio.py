@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from livekit import rtc
@@ -28,6 +29,28 @@ COALESCE_S = 0.0015
 """How long a frame may wait for other participants' frames before a tick is sent."""
 
 
+class AudioStreamLike(Protocol):
+    """What a slot reads: `rtc.AudioStream`'s iteration and close."""
+
+    def __aiter__(self) -> AsyncIterator[rtc.AudioFrameEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+OpenStream = Callable[[rtc.Track, PlayoutConfig], AudioStreamLike]
+"""Opens the stream of a subscribed track at Godot's mix rate (`open_audio_stream`)."""
+
+
+def open_audio_stream(track: rtc.Track, config: PlayoutConfig) -> AudioStreamLike:
+    """The SDK's `AudioStream` of `track`: Godot's mix rate, stereo, `config.frame_ms` frames."""
+    return rtc.AudioStream.from_track(
+        track=track,
+        sample_rate=config.mix_rate,
+        num_channels=2,
+        frame_size_ms=config.frame_ms,
+    )
+
+
 @dataclass
 class Slot:
     """One subscribed remote audio track."""
@@ -35,7 +58,7 @@ class Slot:
     slot: int
     identity: str
     track_sid: str
-    stream: rtc.AudioStream
+    stream: AudioStreamLike
     task: asyncio.Task[None]
     state: SlotPlayout
 
@@ -43,8 +66,14 @@ class Slot:
 class RemoteAudio:
     """Owns every slot, its stream and reader task; sends audio ticks through `send`."""
 
-    def __init__(self, config: PlayoutConfig, send: Callable[[bytes], None]) -> None:
+    def __init__(
+        self,
+        config: PlayoutConfig,
+        send: Callable[[bytes], None],
+        open_stream: OpenStream = open_audio_stream,
+    ) -> None:
         self.config = config
+        self._open_stream = open_stream
         self.playout = Playout(config)
         self._send = send
         self._slots: dict[str, Slot] = {}  # by track sid
@@ -70,18 +99,13 @@ class RemoteAudio:
             slot += 1
         return slot
 
-    def add(self, track: rtc.RemoteAudioTrack, identity: str) -> Slot:
+    def add(self, track: rtc.Track, identity: str) -> Slot:
         """Start streaming `track`; returns its new slot."""
         existing = self._slots.get(track.sid)
         if existing is not None:
             return existing
         slot_id = self._free_slot()
-        stream = rtc.AudioStream.from_track(
-            track=track,
-            sample_rate=self.config.mix_rate,
-            num_channels=2,
-            frame_size_ms=self.config.frame_ms,
-        )
+        stream = self._open_stream(track, self.config)
         state = self.playout.add(slot_id)
         state.gain = self._gains.get(identity, 1.0)
         task = asyncio.create_task(self._read(slot_id, stream, state), name=f"audio-{identity}")
@@ -117,7 +141,7 @@ class RemoteAudio:
             if slot.identity == identity:
                 slot.state.gain = gain
 
-    async def _read(self, slot: int, stream: rtc.AudioStream, state: SlotPlayout) -> None:
+    async def _read(self, slot: int, stream: AudioStreamLike, state: SlotPlayout) -> None:
         loop = asyncio.get_running_loop()
         async for event in stream:
             state.arrived(time.monotonic())

@@ -1,13 +1,17 @@
-"""One LiveKit room on behalf of the Godot client: events out, audio both ways.
+"""One LiveKit room on behalf of the Godot client: its lifecycle, requests in, audio both ways.
 
-`RoomSession` is created per bridge connection. It translates LiveKit SDK events into
-bridge events (docs/bridge-protocol.md), streams subscribed audio through `RemoteAudio`,
-publishes the microphone from `capture` requests, and shares the listener's pose.
+`RoomSession` is created per bridge connection. It joins rooms through an injected room
+factory (`rtc.Room` unless a test hands in a double), listens to them with `RoomEvents`
+(runtime/_room_events.py: SDK callbacks in, bridge events out), streams subscribed audio
+through `RemoteAudio`, chooses what to hear with `Subscriptions` (runtime/_subscriptions.py),
+publishes the microphone from `capture` requests (`MicPipeline`, `MicSender`), and shares the
+listener's pose.
 
-A session holds at most one room at a time, and rooms come and go within it: Godot's
-`disconnect` leaves one, and whenever the server ends it (participant removed, room
-deleted, server shut down, reconnection given up) the room's tasks, audio slots and
-microphone track are released at once, so the next `connect` joins again.
+A session holds at most one room at a time, and rooms come and go within it: its state
+(`RoomState`, runtime/_room_state.py) changes in `_enter` only. Godot's `disconnect` leaves a
+room, and whenever the server ends it (participant removed, room deleted, server shut down,
+reconnection given up) the room's tasks, audio slots and microphone track are released at
+once, so the next `connect` joins again.
 """
 
 from __future__ import annotations
@@ -22,64 +26,41 @@ from typing import Any
 from livekit import rtc
 
 from .. import tokens
-from .._errors import BridgeError, ConfigError, ConnectError
+from .._errors import BridgeError, ConnectError
 from ..protocol import (
-    QUALITY_NAMES,
-    ActiveSpeakersChanged,
     Capture,
     Connect,
-    ConnectionQualityChanged,
     Data,
-    DataReceived,
     ErrorEvent,
     Hearing,
     Mic,
-    ParticipantConnected,
-    ParticipantDisconnected,
-    ParticipantInfo,
     PoseUpdate,
-    Reconnected,
-    Reconnecting,
     RemotePose,
     RoomConnected,
-    RoomDisconnected,
     Send,
     SlotStats,
     Stats,
-    TrackMuted,
-    TrackSubscribed,
-    TrackUnmuted,
     TrackUnsubscribed,
 )
+from ._join import join_token, normalise_url
 from ._mic import MicPipeline
 from ._mic_sender import MicSender
 from ._playout import PlayoutConfig
-from ._presence import (
-    POSE_TOPIC,
-    HearingPolicy,
-    Pose,
-    PoseSender,
-    PoseTracker,
-    choose_audible,
-    decode_pose,
-)
-from ._remote_audio import RemoteAudio
+from ._presence import POSE_TOPIC, HearingPolicy, Pose, PoseSender, PoseTracker, decode_pose
+from ._remote_audio import OpenStream, RemoteAudio, open_audio_stream
+from ._room_events import RoomEvents, participant_info
+from ._room_state import RoomState, check_transition
+from ._subscriptions import Subscriptions
 
 SUBSCRIPTION_CHECK_S = 0.2
 """How often hearing-range subscriptions are re-evaluated as poses move."""
 RECONNECT_FAILED = "RECONNECT_FAILED"
 """`room_disconnected` reason when the SDK gave up reconnecting (it reports UNKNOWN_REASON)."""
 
+RoomFactory = Callable[[], rtc.Room]
+"""Makes the (unconnected) room a `connect` joins: `rtc.Room`, or a test's double."""
+
 log = logging.getLogger("livekit_godot.runtime")
-
-
-def normalise_url(url: str) -> str:
-    """LiveKit accepts ws://, wss://, http:// and https://; the SDK wants ws(s)://."""
-    return tokens.ws_url(tokens.validate_url(url))
-
-
-def _participant_info(p: rtc.Participant) -> ParticipantInfo:
-    return ParticipantInfo(identity=p.identity, name=p.name, sid=p.sid, metadata=p.metadata)
 
 
 class RoomSession:
@@ -93,28 +74,53 @@ class RoomSession:
         playout: PlayoutConfig,
         *,
         dev_tokens: bool = False,
+        room_factory: RoomFactory = rtc.Room,
+        open_stream: OpenStream = open_audio_stream,
     ) -> None:
         self._send = send
         self.mix_rate = mix_rate
         self.dev_tokens = dev_tokens
-        self.room: rtc.Room | None = None
-        self.audio = RemoteAudio(playout, send_audio)
+        self._room_factory = room_factory
+        self._state = RoomState.IDLE
+        self._room: rtc.Room | None = None  # set from CONNECTING until released
+        self._release: asyncio.Task[None] | None = None  # the teardown of a RELEASING room
+        self.audio = RemoteAudio(playout, send_audio, open_stream)
         self.mic = MicPipeline(mix_rate)
         self.mic_sender = MicSender(mix_rate, self.mic.state.passes)
         self._mic_track: rtc.LocalAudioTrack | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.forced: dict[str, bool] = {}
+        self.subscriptions = Subscriptions()
         self.poses = PoseTracker()
         self.pose_sender = PoseSender()
-        self.listener: Pose | None = None
-        self.policy = HearingPolicy()
-        self._wanted: dict[str, bool] = {}  # publication sid -> subscription we asked for
-        self._reconnecting = False
-        self._resubscribe = False  # after a reconnect: ask again for every subscription
-        self._release: asyncio.Task[None] | None = None
         self.poses_sent = 0
 
     # --- lifecycle ------------------------------------------------------------------
+
+    @property
+    def state(self) -> RoomState:
+        """Where the session's room is in its life."""
+        return self._state
+
+    @property
+    def room(self) -> rtc.Room | None:
+        """The room the session is in (CONNECTED or RECONNECTING), else None."""
+        return self._room if self._state.in_room else None
+
+    def _enter(self, state: RoomState, room: rtc.Room | None = None) -> None:
+        """The one place the state changes (`room`: the room CONNECTING joins)."""
+        check_transition(self._state, state)
+        log.debug("room session: %s -> %s", self._state.name, state.name)
+        previous, self._state = self._state, state
+        if state is RoomState.CONNECTING:
+            self._room = room
+        elif state is RoomState.IDLE:
+            self._room = None
+        elif state is RoomState.RECONNECTING:
+            self.subscriptions.hold()
+        elif state is RoomState.CONNECTED and previous is RoomState.RECONNECTING:
+            self.subscriptions.resume()  # asks for every subscription again
+            self.update_subscriptions()
+        # CONNECTED from CONNECTING: `connect` goes on; RELEASING: the caller tears down
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -131,49 +137,46 @@ class RoomSession:
     async def connect(self, request: Connect) -> None:
         """Join the room named by the request's token (or a dev token)."""
         await self._released()
-        if self.room is not None:
+        if self._state is not RoomState.IDLE:
             raise ConnectError("already connected: disconnect first", retryable=False)
         url = normalise_url(request.url)
-        token = request.token or self._dev_token(url, request)
-        room = rtc.Room()
-        self._wire(room)
-        self._reconnecting = False
+        token = join_token(request, url, dev_tokens=self.dev_tokens)
+        room = self._room_factory()
+        RoomEvents(room, self._send, self)
+        self._enter(RoomState.CONNECTING, room)
         try:
             await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
         except rtc.ConnectError as exc:
+            self._enter(RoomState.IDLE)
             await room.disconnect()
             raise ConnectError(tokens.explain_join_error(str(exc))) from None
-        self.room = room
+        except BaseException:
+            self._enter(RoomState.IDLE)
+            raise
+        self._enter(RoomState.CONNECTED)
         self._send(
             RoomConnected(
                 room=room.name,
                 identity=room.local_participant.identity,
                 sid=await room.sid,
-                participants=tuple(_participant_info(p) for p in room.remote_participants.values()),
+                participants=tuple(participant_info(p) for p in room.remote_participants.values()),
             )
         )
         self.update_subscriptions()
         self._spawn(self.mic_sender.run(room, self._set_mic_track), "mic-publisher")
         self._spawn(self._presence_loop(room), "presence")
 
-    def _dev_token(self, url: str, request: Connect) -> str:
-        if not self.dev_tokens:
-            raise ConnectError(
-                "token required: this runtime does not mint tokens (it was started without "
-                "--dev-tokens, as in an exported game)",
-                retryable=False,
-            )
-        try:  # a local server only, with the dev pair or a profile marked for it
-            creds = tokens.dev_credentials(url)
-        except ConfigError as exc:
-            raise ConnectError(exc.message, retryable=False) from None
-        return tokens.mint(creds, identity=request.identity, room=request.room, name=request.name)
-
     async def close(self) -> None:
         """Leave the room and stop everything this session started."""
-        room, self.room = self.room, None
-        await self._released()
-        await self._teardown(room)
+        room = self.room
+        if room is not None:
+            self._enter(RoomState.RELEASING)
+        await self._released()  # a room the server ended, or none
+        try:
+            await self._teardown(room)
+        finally:
+            if room is not None:
+                self._enter(RoomState.IDLE)
 
     async def _teardown(self, room: rtc.Room | None) -> None:
         """Stop what a room started (audio slots, tasks, microphone track) and leave it."""
@@ -185,15 +188,20 @@ class RoomSession:
                 await task
         await self.mic_sender.aclose()
         self._mic_track = None
-        self._wanted.clear()
+        self.subscriptions.reset()
         self.poses = PoseTracker()
-        self._reconnecting = False
-        self._resubscribe = False
         if room is not None:
             await room.disconnect()  # returns at once when the server already ended it
 
+    async def _release_room(self, room: rtc.Room) -> None:
+        """The teardown of a room the server ended; IDLE once it is done."""
+        try:
+            await self._teardown(room)
+        finally:
+            self._enter(RoomState.IDLE)
+
     async def _released(self) -> None:
-        """Wait until a room the server ended is fully released (see `_on_disconnected`)."""
+        """Wait until a room the server ended is fully released (see `disconnected`)."""
         release, self._release = self._release, None
         if release is not None:
             with contextlib.suppress(Exception):  # logged by `_release_done`
@@ -203,95 +211,34 @@ class RoomSession:
         if not task.cancelled() and task.exception() is not None:
             log.error("releasing the room failed", exc_info=task.exception())
 
-    # --- LiveKit events -------------------------------------------------------------
+    # --- room events that change the session (RoomHooks) ---------------------------
 
-    def _wire(self, room: rtc.Room) -> None:
-        room.on("participant_connected", self._on_participant_connected)
-        room.on("participant_disconnected", self._on_participant_disconnected)
-        room.on("track_published", self._on_track_published)
-        room.on("track_subscribed", self._on_track_subscribed)
-        room.on("track_unsubscribed", self._on_track_unsubscribed)
-        room.on("track_muted", self._on_track_muted)
-        room.on("track_unmuted", self._on_track_unmuted)
-        room.on("active_speakers_changed", self._on_active_speakers)
-        room.on("connection_quality_changed", self._on_quality)
-        room.on("data_received", self._on_data)
-        room.on("reconnecting", lambda: self._on_reconnecting(room))
-        room.on("reconnected", lambda: self._on_reconnected(room))
-        room.on("disconnected", lambda reason: self._on_disconnected(room, reason))
-
-    def _on_participant_connected(self, p: rtc.RemoteParticipant) -> None:
-        self._send(
-            ParticipantConnected(identity=p.identity, name=p.name, sid=p.sid, metadata=p.metadata)
-        )
-
-    def _on_participant_disconnected(self, p: rtc.RemoteParticipant) -> None:
-        self.poses.forget(p.identity)
-        for publication in p.track_publications.values():
-            self._wanted.pop(publication.sid, None)
+    def participant_left(self, participant: rtc.RemoteParticipant) -> None:
+        """Forget a participant's pose and subscriptions; free its audio slots."""
+        self.poses.forget(participant.identity)
+        self.subscriptions.forget(p.sid for p in participant.track_publications.values())
         for slot in self.audio.slots():
-            if slot.identity == p.identity:
+            if slot.identity == participant.identity:
                 self._spawn(self._unsubscribed(slot.track_sid), "unsubscribe")
-        self._send(ParticipantDisconnected(identity=p.identity))
-
-    def _on_track_published(
-        self, publication: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant
-    ) -> None:
-        self.update_subscriptions()
 
     def update_subscriptions(self) -> None:
-        """Subscribe to the audio the listener can hear, unsubscribe from the rest.
+        """Subscribe to the audio the listener can hear, unsubscribe from the rest (held back
+        while the SDK reconnects; see runtime/_subscriptions.py)."""
+        room = self.room
+        if room is not None:
+            self.subscriptions.apply(room.remote_participants.values(), self.poses)
 
-        Nothing is asked while the SDK reconnects: a subscription changed then is lost (seen
-        with livekit 1.2.1 after a full reconnect), so every one is asked again once
-        reconnected.
-        """
-        if self.room is None or self._reconnecting:
-            return
-        audio: dict[str, list[rtc.RemoteTrackPublication]] = {}
-        for participant in self.room.remote_participants.values():
-            pubs = [
-                pub
-                for pub in participant.track_publications.values()
-                if pub.kind == rtc.TrackKind.KIND_AUDIO
-            ]
-            if pubs:
-                audio[participant.identity] = pubs
-        currently = {
-            identity
-            for identity, pubs in audio.items()
-            if any(self._wanted.get(pub.sid, False) for pub in pubs)
-        }
-        candidates = {identity: self.poses.get(identity) for identity in audio}
-        audible = choose_audible(self.listener, candidates, currently, self.policy, self.forced)
-        resend, self._resubscribe = self._resubscribe, False
-        for identity, pubs in audio.items():
-            want = identity in audible
-            for pub in pubs:
-                if resend or self._wanted.get(pub.sid) != want:
-                    self._wanted[pub.sid] = want
-                    pub.set_subscribed(want)
+    def publications_changed(self) -> None:
+        """A track was published: it may be heard."""
+        self.update_subscriptions()
 
-    def _on_track_subscribed(
-        self,
-        track: rtc.Track,
-        publication: rtc.RemoteTrackPublication,
-        participant: rtc.RemoteParticipant,
-    ) -> None:
-        if not isinstance(track, rtc.RemoteAudioTrack):
-            return
-        slot = self.audio.add(track, participant.identity)
-        self._send(
-            TrackSubscribed(identity=participant.identity, track_sid=track.sid, slot=slot.slot)
-        )
+    def audio_subscribed(self, track: rtc.Track, identity: str) -> int:
+        """Stream a subscribed audio track to Godot; returns its slot."""
+        return self.audio.add(track, identity).slot
 
-    def _on_track_unsubscribed(
-        self,
-        track: rtc.Track,
-        publication: rtc.RemoteTrackPublication,
-        participant: rtc.RemoteParticipant,
-    ) -> None:
-        self._spawn(self._unsubscribed(track.sid), "unsubscribe")
+    def audio_unsubscribed(self, track_sid: str) -> None:
+        """Free an unsubscribed track's slot (then `track_unsubscribed` goes out)."""
+        self._spawn(self._unsubscribed(track_sid), "unsubscribe")
 
     async def _unsubscribed(self, track_sid: str) -> None:
         slot = await self.audio.remove(track_sid)
@@ -300,30 +247,8 @@ class RoomSession:
                 TrackUnsubscribed(identity=slot.identity, track_sid=track_sid, slot=slot.slot)
             )
 
-    def _on_track_muted(self, p: rtc.Participant, publication: rtc.TrackPublication) -> None:
-        self._send(TrackMuted(identity=p.identity, track_sid=publication.sid))
-
-    def _on_track_unmuted(self, p: rtc.Participant, publication: rtc.TrackPublication) -> None:
-        self._send(TrackUnmuted(identity=p.identity, track_sid=publication.sid))
-
-    def _on_active_speakers(self, speakers: list[rtc.Participant]) -> None:
-        self._send(ActiveSpeakersChanged(identities=tuple(s.identity for s in speakers)))
-
-    def _on_quality(self, p: rtc.Participant | None, quality: Any) -> None:
-        if p is not None:
-            name = QUALITY_NAMES.get(quality, "unknown")
-            self._send(ConnectionQualityChanged(identity=p.identity, quality=name))
-
-    def _on_data(self, packet: rtc.DataPacket) -> None:
-        identity = packet.participant.identity if packet.participant else ""
-        if packet.topic == POSE_TOPIC:
-            self._on_pose(identity, bytes(packet.data))
-            return
-        self._send(
-            DataReceived(identity=identity, topic=packet.topic or "", payload=bytes(packet.data))
-        )
-
-    def _on_pose(self, identity: str, data: bytes) -> None:
+    def pose_received(self, identity: str, data: bytes) -> None:
+        """Track a remote pose packet; a newer pose goes out as `pose`."""
         try:
             seq, pose = decode_pose(data)
         except BridgeError as exc:
@@ -332,32 +257,27 @@ class RoomSession:
         if identity and self.poses.update(identity, seq, pose):
             self._send(RemotePose(identity=identity, p=pose.position, f=pose.forward))
 
-    def _on_reconnecting(self, room: rtc.Room) -> None:
-        if room is self.room:
-            self._reconnecting = True
-        self._send(Reconnecting())
+    def reconnecting(self, room: rtc.Room) -> None:
+        """The SDK is reconnecting: hold subscriptions back."""
+        if room is self._room and self._state is RoomState.CONNECTED:
+            self._enter(RoomState.RECONNECTING)
 
-    def _on_reconnected(self, room: rtc.Room) -> None:
-        if room is self.room:
-            self._reconnecting = False
-            self._resubscribe = True
-            self.update_subscriptions()
-        self._send(Reconnected())
+    def reconnected(self, room: rtc.Room) -> None:
+        """The SDK reconnected: ask for every subscription again."""
+        if room is self._room and self._state is RoomState.RECONNECTING:
+            self._enter(RoomState.CONNECTED)
 
-    def _on_disconnected(self, room: rtc.Room, reason: Any) -> None:
-        try:
-            name = rtc.DisconnectReason.Name(reason)
-        except (ValueError, TypeError):
-            name = str(reason)
-        if room is self.room:
-            # The server ended the room (or the SDK gave up reconnecting): release it now,
-            # so that the next `connect` joins again.
-            if self._reconnecting and name == "UNKNOWN_REASON":
-                name = RECONNECT_FAILED
-            self.room = None
-            self._release = asyncio.create_task(self._teardown(room), name="release-room")
-            self._release.add_done_callback(self._release_done)
-        self._send(RoomDisconnected(reason=name))
+    def disconnected(self, room: rtc.Room, reason: str) -> str:
+        """The room ended. When the server ended it (or the SDK gave up reconnecting) it is
+        released now, so that the next `connect` joins again."""
+        if room is not self._room or not self._state.in_room:
+            return reason  # a room we are leaving ourselves, or one that never joined
+        if self._state is RoomState.RECONNECTING and reason == "UNKNOWN_REASON":
+            reason = RECONNECT_FAILED
+        self._enter(RoomState.RELEASING)
+        self._release = asyncio.create_task(self._release_room(room), name="release-room")
+        self._release.add_done_callback(self._release_done)
+        return reason
 
     # --- requests from Godot --------------------------------------------------------
 
@@ -391,18 +311,18 @@ class RoomSession:
 
     def set_subscribed(self, identity: str, subscribed: bool) -> None:
         """Force a participant's audio on or off (overrides the hearing range)."""
-        self.forced[identity] = subscribed
+        self.subscriptions.forced[identity] = subscribed
         self.update_subscriptions()
 
     def presence(self, request: PoseUpdate | Hearing) -> None:
         """`pose` (the listener moved) and `hearing` (the policy changed) requests."""
         if isinstance(request, PoseUpdate):
             pose = Pose(request.p, request.f)
-            self.listener = pose
+            self.subscriptions.listener = pose
             self.pose_sender.update(pose)
         else:
-            current = self.policy
-            self.policy = HearingPolicy(
+            current = self.subscriptions.policy
+            self.subscriptions.policy = HearingPolicy(
                 range_m=request.get("range", current.range_m),
                 max_audible=request.get("max_audible", current.max_audible),
                 hysteresis=request.get("hysteresis", current.hysteresis),
