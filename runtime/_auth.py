@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import os
 import secrets
 import stat
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
+from .. import tokens
 from .._errors import ConfigError
 
 MIN_KEY_CHARS: Final = 32
@@ -154,15 +154,6 @@ def ensure_key_file(path: Path) -> tuple[str, bool]:
 # --- origins -------------------------------------------------------------------------------
 
 
-def _loopback_host(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def normalise_origin(text: str) -> str:
     """The `Origin` header a browser sends for a page at `text` (http(s)://host[:port], a host
     on this machine); `ConfigError` for anything else."""
@@ -179,7 +170,7 @@ def normalise_origin(text: str) -> str:
         raise ConfigError(f"origin {text!r}: an origin has no user, query or fragment; {expected}")
     if parts.path not in ("", "/"):
         raise ConfigError(f"origin {text!r}: an origin has no path; {expected}")
-    if not _loopback_host(host):
+    if not tokens.is_loopback_host(host):
         raise ConfigError(
             f"origin {text!r}: {host} is not this machine; the runtime only serves pages from "
             f"a loopback address ({expected})"

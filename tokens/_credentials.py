@@ -121,6 +121,11 @@ def is_local_url(url: str) -> bool:
         host = urlsplit(url).hostname or ""
     except ValueError:
         return False
+    return is_loopback_host(host)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost`, a `*.localhost` name or a loopback address."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
