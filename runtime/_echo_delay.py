@@ -19,7 +19,8 @@ a new line (a jump).
 
 It also tells whether there is an echo at all: after `ABSENT_AFTER_S` of windows in which the
 far end was talking (above `FAR_ACTIVE_DB`) and no peak stood out, `echo_present` turns False
-(headphones, or a speaker too quiet to matter); the first peak turns it True again.
+(headphones, or a speaker too quiet to matter); the first peak turns it True again. It
+starts False: an echo is not assumed before one is found (see `_mic`).
 """
 
 from __future__ import annotations
@@ -116,8 +117,8 @@ class EchoDelayEstimator:
         """How far the last correlation peak stood above its background."""
         self.measurements = 0
         """Windows whose peak was taken as (or confirmed) the delay."""
-        self.echo_present = True
-        """Whether the microphone hears what Godot plays (assumed until shown otherwise)."""
+        self.echo_present = False
+        """Whether the microphone hears what Godot plays: not until a first peak shows it."""
         self._echoless = 0  # consecutive windows of far-end talk without an echo
 
     def feed(self, far: Mono | None, mic: Mono) -> None:

@@ -18,11 +18,14 @@ it is told Godot's output latency as Godot's audio driver reports it with each c
 part of that delay known for sure, never more than the real one (a larger delay than the
 real one would put the echo before its reference).
 
-When the measurement finds no echo at all while the far end talks (headphones), the
-canceller is given silence as its reference, in the same timing: WebRTC's AEC3 otherwise
-keeps assuming an echo it cannot find and cuts the player's voice whenever someone else
-speaks (seen here: a fifth of the 10 ms frames more than 6 dB down, for as long as it ran).
-The real reference returns with the first echo measured.
+Until the measurement finds an echo, and again when it finds none for a while as the far
+end talks (headphones), the canceller is given silence as its reference, in the same timing:
+WebRTC's AEC3 given a reference with no echo in the microphone assumes an echo it cannot find
+and cuts the player's voice whenever someone else speaks (seen here: a fifth of the 10 ms
+frames more than 6 dB down, for as long as it ran; and, while an echo was still assumed at
+the start of each session, 60-100 ms fades to -55 dBFS in the player's voice for its first
+five seconds). The real reference comes with the first echo found: with a loudspeaker, about
+the first second of someone else's voice comes back uncancelled.
 
 Then the voice-activity gate decides whether the frame is sent as is or as silence (silence
 keeps timing steady; Opus spends almost nothing on it); mute and push-to-talk are applied
