@@ -58,6 +58,10 @@ CONVERGE_S = 2.0
 """The canceller must have cut the echo this long after it was turned on (issue 9)."""
 TALK_HOLD_S = 8.0
 """Each near-voice phase; measured over its last 4 s (the gain control settles first)."""
+SPEAKER_PAUSE_S = 3.0
+"""The speaker's pause (its SDK queue holds a second of audio: about 2 s of silence sent)."""
+MIC_DELAY = "microphone: a tone starts (no gate)"
+"""The change that measures the microphone's own delay, against which the gate is held."""
 NEAR_DB = -20.0
 """Godot's own voice (the tone double's syllables), dBFS RMS in its microphone bus."""
 
@@ -121,7 +125,7 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
     )
     try:
         async with (
-            LoopTalker(speaker, voice_like(RATE)),
+            LoopTalker(speaker, voice_like(RATE)) as talker,
             silent,
             Listener(
                 creds.url,
@@ -140,17 +144,28 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
                 await asyncio.sleep(HOLD_S)
                 changes.append((name, t0, t0 + HOLD_S, heard))
 
+            # The speaker pauses, as anyone talking does, and talks again: the server tells
+            # who is talking as that changes (a player joining while someone talks learns it
+            # at their next pause), so Godot must list the speaker then.
+            pause = asyncio.create_task(_pause(talker, SPEAKER_PAUSE_S))
             await change("mute", "mute", "silence", on=True)
             await change("unmute", "mute", "sound", on=False)
             await change("push-to-talk on, released", "ptt", "silence", on=True)
             await change("push-to-talk pressed", "talk", "sound", on=True)
             await change("push-to-talk released", "talk", "silence", on=False)
             await change("push-to-talk off", "ptt", "sound", on=False)
+            await pause
+            # The microphone's own delay (no gate): silence, then the gate's tone starts. A
+            # change of what the microphone hears comes as late as the audio itself (Godot's
+            # capture blocks, the sender's cushion, the listener's jitter buffer); the gate
+            # is measured against it.
+            await ctl.send("source", tone_db=-100.0, noise_db=-100.0)
+            await asyncio.sleep(1.0)
+            await change(MIC_DELAY, "source", "sound", tone_db=GATE_TONE_DB, noise_db=-100.0)
             # The voice gate: a tone above the threshold passes; a noise below it does not,
             # except for the hang time after the tone stops. The noise starts as the tone
             # stops: the noise suppressor takes a steady noise down as it learns it (to below
             # the listener's silence after ~5 s), which would hide what the gate lets through.
-            await ctl.send("source", tone_db=GATE_TONE_DB, noise_db=-100.0)
             await ctl.send("vad", on=True, threshold_db=GATE_THRESHOLD_DB, hang_ms=GATE_HANG_MS)
             await asyncio.sleep(HOLD_S)
             hangs = [await ctl.send("source", tone_db=-100.0, noise_db=GATE_NOISE_DB)]
@@ -193,27 +208,19 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
         f"Godot stalled (frames over 50 ms) {len(stalls.spans)} times, "
         f"{sum(b - a for a, b in stalls.spans) * 1000:.0f} ms in all"
     )
-    heard_late = _check_controls(heard, changes, tone_db - 6.0, stalls)
+    failures = _check_controls(heard, changes, stalls)
     print(f"microphone sender: {_mic_stats(result)}")
     print(
         f"Godot's frames longer than 20/40/80/120 ms: "
         f"{result.value('FRAMES_LONGER_THAN_20_40_80_120_MS')}, longest "
         f"{result.value('LONGEST_FRAME_MSEC')} ms"
     )
-    heard_late += _check_gate(heard, hangs, stalls)
-    failures = _check_volume(result)
+    failures += _check_gate(heard, hangs, stalls)
+    failures += _check_volume(result)
     failures += _check_quality(result, godot)
     failures += _check_godot_drops(result)
+    failures += _check_speakers(result)
     assert not failures, failures
-    known = heard_late + _check_speakers(result)
-    if known:
-        # Known defects (issue 9 stays open): in the web engine the listener still hears
-        # 50-100 ms fades to about -57 dBFS in the steady tone, mostly in the second after
-        # unmuting (not the sender's fills or trims, which the stand-in runs show clean), and
-        # the tone's level drifts under the noise suppressor, against a threshold taken once;
-        # the SDK participant whose voice Godot plays never reaches Godot as an active speaker
-        # (Godot's own voice does).
-        pytest.xfail(f"controls, gate or speakers not as they should be: {known}")
 
 
 def _mic_stats(result: EngineResult) -> dict[str, object]:
@@ -254,27 +261,46 @@ class Stalls:
 
 
 def _check_controls(
-    heard: Heard, changes: list[tuple[str, float, float, str]], loud: float, stalls: Stalls
+    heard: Heard, changes: list[tuple[str, float, float, str]], stalls: Stalls
 ) -> list[str]:
     """Each change reached the listener within LATENCY_LIMIT_S ("the tone back": within 6 dB
-    of its level before the changes), not counting the time Godot itself was stalled in
-    between (printed)."""
+    of the level it settles at in that state, over the state's last 0.5 s: the audio processing
+    moves it by a few dB over a run), not counting the time Godot itself was stalled in
+    between (printed). The gate acts on what the microphone hears, so its tone can reach the
+    listener no sooner than the microphone's own delay (`MIC_DELAY`, printed): the gate is
+    held to LATENCY_LIMIT_S beyond that."""
     failures = []
+    mic_delay = 0.0
     for name, t0, end, kind in changes:
-        threshold = SILENT_DB if kind == "silence" else loud
+        settled = rms_db(heard.between(end - 0.5, end))
+        threshold = SILENT_DB if kind == "silence" else settled - 6.0
         at = heard.first_change(t0, end, kind, threshold)
         latency = None if at is None else at - t0
         shown = "never" if latency is None else f"{latency * 1000:.0f} ms"
         stalled = 0.0 if at is None else stalls.within(t0 - 0.05, at)
         if stalled:
             shown += f" (Godot stalled {stalled * 1000:.0f} ms of it)"
+        allowed = LATENCY_LIMIT_S
+        if name == MIC_DELAY and latency is not None:
+            mic_delay = latency - stalled
+            allowed = float("inf")  # a figure, not a control
+        elif name.startswith("gate:"):
+            allowed += mic_delay
+            shown += f", {(latency or 0.0) - stalled - mic_delay:+.3f} s beyond the microphone's"
         print(
-            f"{name:32s} -> {kind} ({'<' if kind == 'silence' else '>='} {threshold:.0f} dBFS) "
+            f"{name:36s} -> {kind} ({'<' if kind == 'silence' else '>='} {threshold:.0f} dBFS) "
             f"heard after {shown}"
         )
-        if latency is None or latency - stalled > LATENCY_LIMIT_S:
+        if latency is None or latency - stalled > allowed:
             failures.append(f"{name}: {shown}")
     return failures
+
+
+async def _pause(talker: LoopTalker, seconds: float) -> None:
+    """`talker` stops talking for `seconds`, then talks again."""
+    talker.talking = False
+    await asyncio.sleep(seconds)
+    talker.talking = True
 
 
 def _check_gate(heard: Heard, hangs: list[float], stalls: Stalls) -> list[str]:

@@ -140,7 +140,7 @@ def test_with_no_echo_the_near_voice_is_never_cut_from_the_start() -> None:
     """Headphones: someone talks in Godot's output, nothing of it reaches the microphone. The
     player's voice is never cut, from the first second on: no 10 ms frame is 10 dB below the
     same moment of the syllables a quarter second before and after (the voice repeats every
-    quarter second; the gain control's slow settling moves less than that). An echo assumed
+    quarter second; the audio processing's slow settling moves less than that). An echo assumed
     before one was found had the canceller cut the voice to -55 dBFS for 60-100 ms every few
     hundred milliseconds during the first 5 s."""
     near = NearVoiceDouble(RATE)
