@@ -167,7 +167,8 @@ class RemoteAudio:
         self._flush = None
         tick = self.playout.tick(time.monotonic())
         if tick is None:
-            self._pending_since = None  # held back by priming: playout buffering, not delay
+            self._pending_since = None  # held back (priming, or a cut waiting for one more
+            # frame): playout buffering, not delay
             return
         slots, counts, pcm = tick
         self._send(audio_tick(slots, counts, pcm))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from livekit_godot.runtime._playout import best_lag, splice
 from support.audio import sine, to_int16
 from support.glitch_meter import measure_glitches
 
@@ -46,3 +47,22 @@ def test_silences_and_steps_are_found() -> None:
     assert (found.silences, found.clicks, found.phase_jumps) == (1, 2, 0), found
     assert found.silence_ms == pytest.approx(10, abs=0.5)
     assert found.per_minute == pytest.approx(3 * 6)
+
+
+def test_a_pitch_aligned_crossfaded_cut_is_not_found() -> None:
+    """What the runtime does to catch up: remove ~10 ms where the tone matches itself (whole
+    periods, to the nearest frame), with a 5 ms crossfade."""
+    tone = _tone()
+    stereo = np.repeat(tone[:, None], 2, axis=1)
+    rng = np.random.default_rng(5)
+    for at in rng.integers(RATE, 9 * RATE, 25).tolist():
+        lag, match = best_lag(tone.astype(np.float64), at, 360, 960, 480, prefer=480)
+        assert match > 0.999
+        assert 360 <= lag <= 960
+        out = splice(stereo, at, lag, 240)
+        assert len(out) == len(stereo) - lag
+        found = measure_glitches(out, RATE, FREQ)
+        assert found.total == 0, (at, lag, found)
+        # Cut by whole frames instead (the old drop): found.
+        hard = np.concatenate((tone[:at], tone[at + 480 :]))
+        assert measure_glitches(hard, RATE, FREQ).total == 1
