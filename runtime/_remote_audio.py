@@ -27,6 +27,8 @@ log = logging.getLogger("livekit_godot.runtime")
 
 COALESCE_S = 0.0015
 """How long a frame may wait for other participants' frames before a tick is sent."""
+MAX_GAINS = 1024
+"""Identities whose gain is remembered after they leave (the oldest set is forgotten)."""
 
 
 class AudioStreamLike(Protocol):
@@ -136,7 +138,10 @@ class RemoteAudio:
 
     def set_gain(self, identity: str, gain: float) -> None:
         """Linear gain for `identity`, now and for any later subscription."""
+        self._gains.pop(identity, None)  # re-inserted: the newest
         self._gains[identity] = gain
+        while len(self._gains) > MAX_GAINS:  # a long session's churn stays bounded
+            self._gains.pop(next(iter(self._gains)))
         for slot in self._slots.values():
             if slot.identity == identity:
                 slot.state.gain = gain

@@ -276,3 +276,17 @@ def test_clock_drift_is_followed_by_splices_nobody_hears(pace: float) -> None:
     corrected = slot.dropped if pace < 1 else slot.inserted
     assert 0.5 * 0.005 * 27 * RATE < corrected < 2 * 0.005 * 29 * RATE
     assert slot.underruns == 0
+
+
+def test_remembered_gains_are_bounded() -> None:
+    from livekit_godot.runtime import _remote_audio
+
+    audio = _remote_audio.RemoteAudio(PlayoutConfig(), lambda _: None)
+    for i in range(_remote_audio.MAX_GAINS + 50):
+        audio.set_gain(f"guest-{i}", 0.5)
+    audio.set_gain("guest-60", 0.25)  # set again: kept as the newest
+    for i in range(40):
+        audio.set_gain(f"late-{i}", 0.5)
+    assert len(audio._gains) == _remote_audio.MAX_GAINS
+    assert "guest-0" not in audio._gains
+    assert audio._gains["guest-60"] == 0.25
