@@ -1,25 +1,50 @@
-"""Playout control: keep each participant's audio buffered in Godot near a target.
+"""Playout control: keep each participant's audio buffered in Godot near a target, and
+never let what that takes be heard.
 
 Godot reports, per slot, how many frames it still holds (`playout` requests). Between
 reports the runtime estimates that level from what it sent and what Godot must have played
-at its mix rate. Each slot starts *priming* (holding audio until the target is reached, so
-playback starts with a cushion), then *plays* (everything received is sent). When the
-estimate drifts above target + band, queued frames are dropped back down to the target;
-when Godot runs dry the slot primes again. The runtime's own queue is capped, so latency
-is bounded however long the session runs. Nothing is ever dropped silently: every dropped
-frame is counted, and so is every frame Godot reports it had to drop (its own queue full).
+at its mix rate. A new slot is *primed* once (audio held until the target is reached, so
+playback starts with a cushion); from then on everything received is sent as it arrives,
+with three corrections, each a splice of the queued (not yet sent) audio that a listener
+should not hear:
 
-The target adapts: each underrun Godot reports raises that slot's target by `step_ms` (up
-to `max_target_ms`), and every `relax_s` seconds without one lowers it by `step_ms / 2`
-back towards the configured target — a jittery machine or network buys itself a deeper
-cushion, a calm one keeps the latency low. Gaps in what LiveKit delivers that are longer
-than the cushion are counted too (`input_gaps`): an underrun that follows one was upstream.
+- **Catch-up.** Above target + band the excess is removed in one cut, back down to the
+  target (latency stays bounded). A long enough quiet stretch is cut first; otherwise the
+  cut is pitch-aligned: the lag at which the audio best matches itself (normalised
+  correlation over `MATCH_MS`, searched around the excess, a pitch period either way) is
+  removed with a `splice_ms` crossfade, so a voiced sound or a tone goes on in phase. While
+  Godot still holds at least the target, the slot waits until the whole excess is queued
+  (a burst after a stall arrives frame by frame) and cuts once.
+- **Time-scale drift.** When the level has stayed above target + band / 2 or below
+  target - band / 2 for `SETTLE_S`, one pitch period (or a quiet stretch) is removed or
+  repeated the same way, at most `stretch_pct` percent of the audio (a few percent is a
+  speed change no one notices), so clock drift and the cushion left after a stall come
+  back towards the target without waiting for the band's edge or an underrun.
+- **Underrun.** Nothing is held back to re-prime: when Godot has run dry (the estimate is
+  at zero, and so is what the runtime's own sends would still cover, so a stale report of
+  an empty buffer is not taken for one) the next audio is sent at once, faded in over
+  `splice_ms` from the silence.
+
+Frames removed count as `dropped`, frames repeated as `inserted`; frames Godot reports
+dropping (its own queue full) count in `godot_dropped`. The runtime's own queue is capped
+(`max_queue_ms`), a safety net for a Godot that stopped reading: beyond it the queue is cut
+like a catch-up (the oldest frames dropped whole only if no cut fits).
+
+The target adapts: an underrun *episode* (underruns no more than `episode_s` apart) raises
+that slot's target once by `step_ms` (up to `max_target_ms`); once an episode is over the
+target relaxes by `step_ms` every `relax_s` seconds, continuously, back to the configured
+target: a burst of stalls buys a deeper cushion for seconds, not minutes. Gaps in what
+LiveKit delivers that are longer than the cushion are counted too (`input_gaps`): an
+underrun that follows one was upstream.
+
+Everything here is numpy on whole arrays; no per-sample Python loop.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +57,25 @@ Frames = npt.NDArray[np.int16] | npt.NDArray[np.float32]
 _INT16_SCALE = np.float32(1.0 / 32768.0)
 
 
+MATCH_MS = 10.0
+"""Audio compared when looking for a splice's lag (the crossfade and what precedes it)."""
+PITCH_MIN_MS = 2.5
+"""Shortest pitch period searched for (400 Hz)."""
+PITCH_MAX_MS = 12.5
+"""Longest pitch period searched for (80 Hz): every lag range searched spans at least this."""
+HISTORY_MS = 40.0
+"""Audio already sent that is kept to compare with (and to repeat from)."""
+QUIET_DBFS = -50.0
+"""Level below which a stretch counts as quiet, wherever the voice is..."""
+QUIET_BELOW_DB = 40.0
+"""... or this far below the loudest millisecond of the audio at hand."""
+MIN_MATCH = 0.8
+"""Normalised correlation a time-scale splice needs (catch-up above the band needs none)."""
+SETTLE_S = 0.1
+"""How long the level must stay off target before a time-scale splice (a burst of audio
+after a stall arrives within this, frame by frame)."""
+
+
 @dataclass(frozen=True)
 class PlayoutConfig:
     """Buffering targets, in milliseconds of audio."""
@@ -41,15 +85,22 @@ class PlayoutConfig:
     target_ms: float = 60.0
     """Audio to keep queued in Godot: the cushion against network and frame-time jitter."""
     band_ms: float = 40.0
-    """Tolerance above the target before queued audio is dropped."""
+    """Tolerance above the target before queued audio is cut back to it at once."""
     max_queue_ms: float = 300.0
     """Most audio the runtime holds for one slot (oldest dropped beyond it)."""
     max_target_ms: float = 200.0
     """Highest the adaptive target may rise after underruns."""
     step_ms: float = 20.0
-    """Target increase per reported underrun."""
-    relax_s: float = 10.0
-    """Seconds without an underrun before the target steps back down."""
+    """Target increase per underrun episode."""
+    episode_s: float = 1.0
+    """Underruns closer together than this are one episode (one raise of the target)."""
+    relax_s: float = 2.5
+    """Seconds the target takes to come down by `step_ms` once an episode is over."""
+    splice_ms: float = 5.0
+    """Crossfade of every splice, and the fade-in after Godot ran dry."""
+    stretch_pct: float = 4.0
+    """Most of the audio (percent) removed or repeated to follow the target inside the band;
+    0 turns it off (then only the catch-up above the band corrects)."""
     frame_ms: int = 10
     """Audio per frame that LiveKit hands the runtime: 10 (lowest latency) or 20 (half the
     per-frame work of the SDK and the runtime, for about 10 ms more latency)."""
@@ -69,6 +120,12 @@ class PlayoutConfig:
             raise ConfigError("max_target_ms: must be at least target_ms")
         if self.max_queue_ms < self.max_target_ms + self.band_ms:
             raise ConfigError("max_queue_ms: must be at least max_target_ms + band_ms")
+        if not 1 <= self.splice_ms <= 20:
+            raise ConfigError(f"splice_ms: {self.splice_ms} is out of range; expected 1-20")
+        if not 0 <= self.stretch_pct <= 10:
+            raise ConfigError(f"stretch_pct: {self.stretch_pct} is out of range; expected 0-10")
+        if self.relax_s <= 0 or self.episode_s < 0:
+            raise ConfigError("relax_s and episode_s: expected relax_s > 0, episode_s >= 0")
 
     def with_target(self, target_ms: float) -> PlayoutConfig:
         """This config with another target (the adaptive ceiling and queue cap follow)."""
@@ -85,6 +142,57 @@ class PlayoutConfig:
         return round(ms * self.mix_rate / 1000)
 
 
+Mono = npt.NDArray[np.float64]
+Splice = tuple[int, int]
+"""Where in history + queue a splice ends its crossfade, and its lag (> 0 removes)."""
+Wait = Literal["wait"]
+
+
+def best_lag(mono: Mono, at: int, lo: int, hi: int, window: int, prefer: int) -> tuple[int, float]:
+    """The lag in [lo, hi] at which `mono[at - window : at]` best matches
+    `mono[at - window + lag : at + lag]` (normalised correlation; among near-equal matches the
+    one closest to `prefer`), and that correlation. The caller keeps every index in range."""
+    ref = mono[at - window : at]
+    seg = mono[at - window + lo : at + hi]
+    dots = np.correlate(seg, ref, mode="valid")  # dots[k]: lag lo + k
+    squares = np.concatenate(([0.0], np.cumsum(seg * seg)))
+    energy = squares[window:] - squares[:-window]
+    ncc = dots / np.sqrt(energy * float(ref @ ref) + 1e-12)
+    lags = np.arange(lo, hi + 1)
+    # A tone matches itself at every period: take the multiple nearest to `prefer`.
+    score = ncc - 0.05 * np.abs(lags - prefer) / max(1, hi - lo)
+    best = int(np.argmax(score))
+    return int(lags[best]), float(ncc[best])
+
+
+def splice(audio: Stereo, at: int, lag: int, fade: int) -> Stereo:
+    """`audio` with `lag` frames removed (lag > 0) or repeated (lag < 0) at `at`: what leads up
+    to `at` is crossfaded over `fade` frames into what leads up to `at + lag`, from where it
+    goes on unchanged, so the join is continuous whenever the two match (a lag of whole pitch
+    periods, or silence). Needs `fade <= at`, `0 <= at - fade + lag` and `at + lag <= len`."""
+    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
+    ramp = ramp[:, None]
+    out = audio[at - fade : at] * (1 - ramp) + audio[at - fade + lag : at + lag] * ramp
+    return np.concatenate((audio[: at - fade], out, audio[at + lag :]))
+
+
+def quiet_run(mono: Mono, begin: int, block: int, floor: float) -> tuple[int, int]:
+    """The longest run of whole `block`s from `begin` on whose RMS is below `floor` (and below
+    `QUIET_BELOW_DB` under the loudest block): (start, end), end == start when there is none."""
+    count = (len(mono) - begin) // block
+    if count <= 0:
+        return begin, begin
+    blocks = mono[begin : begin + count * block].reshape(count, block)
+    rms = np.sqrt(np.mean(blocks * blocks, axis=1))
+    quiet = rms < min(floor, float(rms.max()) * 10 ** (-QUIET_BELOW_DB / 20))
+    edges = np.diff(np.concatenate(([0], quiet.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if not len(starts):
+        return begin, begin
+    longest = int(np.argmax(ends - starts))
+    return begin + int(starts[longest]) * block, begin + int(ends[longest]) * block
+
+
 @dataclass
 class SlotPlayout:
     """The playout state of one slot (one remote participant's audio)."""
@@ -97,15 +205,26 @@ class SlotPlayout:
     """Estimated frames buffered in Godot at `level_time`."""
     level_time: float = 0.0
     priming: bool = True
+    """Holding the first audio until the target is reached (once per slot)."""
     sent: int = 0
     """Frames sent to Godot."""
     dropped: int = 0
-    """Frames the runtime dropped to bound latency."""
+    """Frames the runtime removed to bound latency (cut at a quiet or pitch-aligned point)
+    or dropped at its queue's cap."""
+    inserted: int = 0
+    """Frames the runtime repeated (a pitch period or a quiet stretch) to rebuild the
+    cushion."""
+    splices: int = 0
+    """Cuts and repeats made."""
+    fade_ins: int = 0
+    """Times audio resumed into a dry Godot, faded in."""
     godot_dropped: int = 0
     """Frames Godot reported dropping (its queue was full), counted with `dropped` in
     `total_dropped`."""
     underruns: int = 0
     """Times Godot reported running dry."""
+    episodes: int = 0
+    """Underrun episodes (each raised the target once)."""
     gain: float = 1.0
     """Linear gain applied before sending."""
     target_ms: float = 0.0
@@ -114,9 +233,28 @@ class SlotPlayout:
     """Times LiveKit delivered nothing for longer than the current cushion."""
     last_arrival: float | None = None
     last_underrun: float = 0.0
+    _relaxed_at: float = 0.0
+    _sent_until: float = 0.0
+    """When what was sent runs out, counting only the runtime's own sends (no report): a
+    stale report can say "empty" just after a send, this cannot."""
+    _history: deque[Frames] = field(default_factory=deque)
+    """The latest frames sent (at least `HISTORY_MS` of them, when there were)."""
+    _history_len: int = 0
+    _stretch_credit: float = 0.0
+    """Frames that may be removed or repeated now without exceeding `stretch_pct`."""
+    _off_since: float | None = None
+    """Since when the level has been outside target ± band / 2 (on one side)."""
+    _off_side: int = 0
 
     def __post_init__(self) -> None:
         self.target_ms = self.config.target_ms
+        c = self.config
+        self._fade = c.frames(c.splice_ms)
+        self._window = max(c.frames(MATCH_MS), self._fade)
+        self._pitch_min = c.frames(PITCH_MIN_MS)
+        self._pitch_max = c.frames(PITCH_MAX_MS)
+        self._keep = c.frames(HISTORY_MS)
+        self._block = max(1, c.frames(1.0))
 
     def arrived(self, now: float) -> None:
         """Note a frame's arrival time (for `input_gaps`)."""
@@ -129,6 +267,14 @@ class SlotPlayout:
         self.queue.append(frame)
         self.queued += len(frame)
         limit = self.config.frames(self.config.max_queue_ms)
+        if self.queued > limit and len(self.queue) > 1:
+            # Godot has not taken audio for a while: cut back to the target, as above the band.
+            plan = self._cut(self.queued - self.config.frames(self.target_ms), hard=True)
+            if isinstance(plan, tuple):
+                spliced = self._spliced(*plan)
+                self.queue.clear()
+                self.queue.append(spliced)
+                self.queued = len(spliced)
         while self.queued > limit and len(self.queue) > 1:
             self._drop_oldest()
 
@@ -143,18 +289,22 @@ class SlotPlayout:
         self.godot_dropped += max(0, dropped)
         self.godot_level = float(max(0, buffered))
         self.level_time = now
+        config = self.config
         if underruns > 0:
             self.underruns += underruns
-            self.priming = True
+            raised = self.target_ms
+            if self.episodes == 0 or now - self.last_underrun > config.episode_s:
+                self.episodes += 1
+                raised += config.step_ms
+            self.target_ms = min(config.max_target_ms, raised)
             self.last_underrun = now
-            raised = self.target_ms + self.config.step_ms * underruns
-            self.target_ms = min(self.config.max_target_ms, raised)
-        elif (
-            self.target_ms > self.config.target_ms
-            and now - self.last_underrun > self.config.relax_s
-        ):
-            self.target_ms = max(self.config.target_ms, self.target_ms - self.config.step_ms / 2)
-            self.last_underrun = now
+            self._relaxed_at = now
+        elif self.target_ms > config.target_ms:
+            since = max(self.last_underrun + config.episode_s, self._relaxed_at)
+            if now > since:
+                fall = config.step_ms * (now - since) / config.relax_s
+                self.target_ms = max(config.target_ms, self.target_ms - fall)
+                self._relaxed_at = now
 
     def level(self, now: float) -> float:
         """Estimated frames buffered in Godot now."""
@@ -164,23 +314,163 @@ class SlotPlayout:
     def take(self, now: float) -> list[Frames]:
         """Frames to send now (possibly none, gain not applied); updates the estimate as if
         they were sent."""
+        if not self.queue:
+            return []
         level = self.level(now)
         target = self.config.frames(self.target_ms)
+        out: list[Frames] | None
         if self.priming:
             if level + self.queued < target:
                 return []
             self.priming = False
-        elif level + self.queued > target + self.config.frames(self.config.band_ms):
-            while self.queue and level + self.queued - len(self.queue[0]) >= target:
-                self._drop_oldest()
-        out = list(self.queue)
+            out = list(self.queue)  # the first fill, as it came
+        else:
+            dry = level <= 0.0 and now >= self._sent_until
+            out = self._correct(now, level, target, dry=dry)
+            if out is None:
+                return []  # waiting for one more frame to splice in
         self.queue.clear()
-        count = self.queued
+        count = sum(len(f) for f in out)
         self.queued = 0
         self.sent += count
         self.godot_level = level + count
         self.level_time = now
+        self._sent_until = max(self._sent_until, now) + count / self.config.mix_rate
+        self._stretch_credit = min(
+            self._stretch_credit + count * self.config.stretch_pct / 100, float(self._pitch_min)
+        )
+        self._remember(out)
         return out
+
+    def _correct(self, now: float, level: float, target: int, *, dry: bool) -> list[Frames] | None:
+        """The queue as it should be sent: spliced and/or faded in when needed; None to wait
+        for more audio before a needed cut. `dry`: Godot ran out and plays silence until
+        this arrives (what was sent before no longer precedes it)."""
+        config = self.config
+        band = config.frames(config.band_ms)
+        total = level + self.queued
+        if dry:
+            self._history.clear()
+            self._history_len = 0
+        side = 1 if total > target + band / 2 else -1 if total < target - band / 2 else 0
+        if side != self._off_side or dry:
+            self._off_side, self._off_since = side, now
+        settled = self._off_since is not None and now - self._off_since >= SETTLE_S
+        plan: Splice | Wait | None = None
+        if total > target + band:
+            plan = self._cut(round(total - target), hard=True, can_wait=level >= target)
+        elif config.stretch_pct > 0 and settled and self._stretch_credit >= self._pitch_min:
+            if side > 0:
+                plan = self._cut(round(total - target), hard=False, can_wait=level >= target)
+            elif side < 0:
+                plan = self._repeat(round(target - total))
+        if plan == "wait":
+            return None
+        if isinstance(plan, tuple):
+            frames = self._spliced(*plan, timescale=total <= target + band)
+        elif dry:
+            frames = self._joined_queue()
+        else:
+            return list(self.queue)
+        return [self._faded_in(frames) if dry else frames]
+
+    # -- splices ------------------------------------------------------------------------
+
+    def _buffer(self) -> tuple[Stereo, Mono, int]:
+        """History and queue as one float32 array, its mono mix, and where the queue starts."""
+        audio = np.concatenate([*self._history, *self.queue]).astype(np.float32)
+        return audio, np.asarray(audio.mean(axis=1), dtype=np.float64), self._history_len
+
+    def _floor(self) -> float:
+        full = 32768.0 if self.queue[0].dtype == np.int16 else 1.0
+        return full * 10 ** (QUIET_DBFS / 20)
+
+    def _cut(self, excess: int, *, hard: bool, can_wait: bool = False) -> Splice | Wait | None:
+        """Where and how much to remove, (at, lag); None for nothing (a time-scale cut that
+        finds no good match), or "wait" for one more frame first."""
+        fade, window = self._fade, self._window
+        audio, mono, begin = self._buffer()
+        n = len(audio)
+        # A quiet stretch in what is queued: cut there, as much as is needed (unheard).
+        start, end = quiet_run(mono, begin, self._block, self._floor())
+        if end - start - fade >= (excess // 2 if hard else self._pitch_min):
+            return start + fade, min(excess, end - start - fade)
+        at = max(begin + fade, window)  # the crossfade only touches unsent audio
+        room = n - at  # the most that can be removed at `at`
+        if hard and can_wait and room < excess:
+            return "wait"  # Godot has enough: cut once, when the whole excess is queued
+        if hard:
+            lo = max(self._pitch_min, min(excess - self._pitch_max, room - self._pitch_max))
+            hi = min(excess + self._pitch_max // 2, room)
+            prefer = excess
+        else:
+            lo, hi = self._pitch_min, min(self._pitch_min + self._pitch_max, room)
+            prefer = self._pitch_min
+        if hi - lo < self._pitch_max:  # cannot search a whole pitch period's range yet
+            if can_wait:
+                return "wait"
+            if hi < lo or not hard:
+                return None
+        lag, match = best_lag(mono, at, lo, hi, window, prefer)
+        if not hard and match < MIN_MATCH:
+            return None
+        return at, lag
+
+    def _repeat(self, deficit: int) -> Splice | None:
+        """Where and how much to repeat to rebuild the cushion: (at, -length), or None."""
+        fade, window = self._fade, self._window
+        audio, mono, begin = self._buffer()
+        n = len(audio)
+        if n - begin < fade:
+            return None
+        start, end = quiet_run(mono, begin, self._block, self._floor())
+        if end - start - fade >= self._pitch_min:
+            length = min(deficit, end - start - fade, max(1, int(self._stretch_credit)))
+            return end, -length
+        at = n  # repeat from the newest audio: what follows is the next frame, unchanged
+        lo = -min(self._pitch_min + self._pitch_max, at - window)
+        hi = -self._pitch_min
+        if hi - lo < self._pitch_max:
+            return None  # too little history yet
+        lag, match = best_lag(mono, at, lo, hi, window, hi)
+        return (at, lag) if match >= MIN_MATCH else None
+
+    def _spliced(self, at: int, lag: int, *, timescale: bool = False) -> Frames:
+        audio, _, begin = self._buffer()
+        out = splice(audio, at, lag, self._fade)[begin:]
+        self.splices += 1
+        if lag > 0:
+            self.dropped += lag
+        else:
+            self.inserted -= lag
+        if timescale:  # may go below zero: repaid before the next one
+            self._stretch_credit -= abs(lag)
+        return self._as_queued(out)
+
+    def _joined_queue(self) -> Frames:
+        return np.concatenate(list(self.queue)) if len(self.queue) > 1 else self.queue[0]
+
+    def _faded_in(self, frames: Frames) -> Frames:
+        count = min(self._fade, len(frames))
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(count) + 0.5) / self._fade)
+        out = frames.astype(np.float32)
+        out[:count] *= ramp.astype(np.float32)[:, None]
+        self.fade_ins += 1
+        return self._as_queued(out)
+
+    def _as_queued(self, audio: Stereo) -> Frames:
+        """Back to the dtype LiveKit delivered (16-bit stays 16-bit, so every slot of a tick
+        converts alike)."""
+        if self.queue[0].dtype == np.int16:
+            return np.clip(np.round(audio), -32768, 32767).astype(np.int16)
+        return audio.astype(np.float32)
+
+    def _remember(self, sent: list[Frames]) -> None:
+        for frame in sent:
+            self._history.append(frame)
+            self._history_len += len(frame)
+        while self._history and self._history_len - len(self._history[0]) >= self._keep:
+            self._history_len -= len(self._history.popleft())
 
     def _drop_oldest(self) -> None:
         frame = self.queue.popleft()

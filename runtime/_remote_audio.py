@@ -30,6 +30,8 @@ ARRIVAL_SAMPLES = 2000
 """Latency samples kept for the stats' p50/p99 (20 s of 10 ms ticks)."""
 COALESCE_S = 0.0015
 """How long a frame may wait for other participants' frames before a tick is sent."""
+MAX_GAINS = 1024
+"""Identities whose gain is remembered after they leave (the oldest set is forgotten)."""
 
 
 class AudioStreamLike(Protocol):
@@ -140,7 +142,10 @@ class RemoteAudio:
 
     def set_gain(self, identity: str, gain: float) -> None:
         """Linear gain for `identity`, now and for any later subscription."""
+        self._gains.pop(identity, None)  # re-inserted: the newest
         self._gains[identity] = gain
+        while len(self._gains) > MAX_GAINS:  # a long session's churn stays bounded
+            self._gains.pop(next(iter(self._gains)))
         for slot in self._slots.values():
             if slot.identity == identity:
                 slot.state.gain = gain
@@ -171,7 +176,8 @@ class RemoteAudio:
         self._flush = None
         tick = self.playout.tick(time.monotonic())
         if tick is None:
-            self._pending_since = None  # held back by priming: playout buffering, not delay
+            self._pending_since = None  # held back (priming, or a cut waiting for one more
+            # frame): playout buffering, not delay
             return
         slots, counts, pcm = tick
         self._send(audio_tick(slots, counts, pcm))

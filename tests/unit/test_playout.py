@@ -1,4 +1,5 @@
-"""Playout control: priming, bounded latency, drops counted, adaptive target."""
+"""Playout control: priming, bounded latency, drops counted, adaptive target, and what a
+listener hears of it (a tone through stalls and catch-ups, judged by the glitch meter)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import pytest
 
 from livekit_godot import ConfigError
 from livekit_godot.runtime._playout import Playout, PlayoutConfig, SlotPlayout
+from support import playout_sim
+from support.audio import sine, to_int16
+from support.glitch_meter import measure_glitches
 
 RATE = 48_000
 FRAME = 480
@@ -53,27 +57,92 @@ def test_runtime_queue_is_capped_and_drops_are_counted() -> None:
     for _ in range(100):  # a second of audio while Godot reads nothing
         slot.push(_frame())
     assert slot.queued <= 30 * FRAME
-    assert slot.dropped == 70 * FRAME
+    assert slot.dropped == 100 * FRAME - slot.queued  # cut (spliced), not dropped whole
 
 
-def test_underrun_reprimes_and_raises_the_target_then_relaxes() -> None:
-    config = PlayoutConfig(mix_rate=RATE, target_ms=60, step_ms=20, relax_s=10)
+def test_an_underrun_episode_raises_the_target_once_and_it_relaxes_within_seconds() -> None:
+    """Replaces the old "re-primes and raises the target per underrun, relaxes 10 ms per
+    10 s" test: that was the behaviour issue 12 asked to change."""
+    config = PlayoutConfig(mix_rate=RATE, target_ms=60, step_ms=20, episode_s=1.0, relax_s=2.5)
     slot = SlotPlayout(config)
     for _ in range(6):
         slot.push(_frame())
     slot.take(0.0)
     slot.report(0, 1, now=1.0)
-    assert slot.priming
+    assert not slot.priming  # no re-priming: audio that comes is sent at once
+    slot.push(_frame())
+    assert sum(len(f) for f in slot.take(1.01)) == FRAME
     assert slot.target_ms == 80
-    slot.report(0, 2, now=2.0)
-    assert slot.target_ms == 120
-    slot.report(3000, 0, now=20.0)
-    assert slot.target_ms == 110
-    for second in range(21, 400, 11):
-        slot.report(3000, 0, now=float(second))
-    assert slot.target_ms == 60
-    slot.report(0, 50, now=500.0)
+    slot.report(0, 2, now=1.5)  # the same episode: no further raise
+    slot.report(0, 1, now=2.3)
+    assert (slot.target_ms, slot.episodes, slot.underruns) == (80, 1, 4)
+    slot.report(0, 1, now=3.5)  # a new episode
+    assert (slot.target_ms, slot.episodes) == (100, 2)
+    slot.report(3000, 0, now=4.5)  # the episode just ended: relaxing starts now
+    assert slot.target_ms == 100
+    slot.report(3000, 0, now=5.75)
+    assert slot.target_ms == pytest.approx(90)
+    for tenth in range(58, 120):
+        slot.report(3000, 0, now=tenth / 10)
+    assert slot.target_ms == 60  # 40 ms above, back in 5 s
+    slot.report(0, 50, now=20.0)
+    assert slot.target_ms == 80
+    for second in range(21, 40):  # a long run of underruns is one long episode ...
+        slot.report(0, 1, now=float(second) / 2 + 10)
+    assert slot.target_ms == 80
+    for episode in range(12):  # ... but separate ones add up, to the ceiling
+        slot.report(0, 1, now=100.0 + 1.5 * episode)
     assert slot.target_ms == config.max_target_ms
+
+
+def test_audio_after_an_underrun_is_sent_at_once_and_faded_in() -> None:
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE, target_ms=60))
+    for _ in range(6):
+        slot.push(_frame(0.5))
+    slot.take(0.0)
+    slot.report(0, 1, now=0.2)  # Godot played it all and ran dry
+    slot.push(_frame(0.5))
+    (sent,) = slot.take(0.21)
+    fade = 240  # 5 ms
+    assert sent[0, 0] < 0.01
+    assert np.all(np.diff(sent[:fade, 0]) > 0)
+    assert np.allclose(sent[fade:], 0.5)
+    assert slot.fade_ins == 1
+    slot.push(_frame(0.5))  # Godot has audio again: the next frame goes on unchanged
+    (sent,) = slot.take(0.215)
+    assert np.allclose(sent, 0.5)
+
+
+def test_a_stale_report_of_an_empty_godot_fades_nothing() -> None:
+    """A report snapshot taken before the last send says "empty": Godot is not dry, and a
+    fade-in would be a dip in the middle of the audio."""
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE, target_ms=60))
+    for _ in range(6):
+        slot.push(_frame(0.5))
+    slot.take(0.06)
+    slot.report(0, 0, now=0.062)  # snapped at 0.059, before that fill arrived
+    slot.push(_frame(0.5))
+    (sent,) = slot.take(0.07)
+    assert np.allclose(sent, 0.5)
+    assert slot.fade_ins == 0
+
+
+def test_a_catch_up_cut_lands_in_silence_when_there_is_some() -> None:
+    """Above the band, the excess goes where nothing is heard: a pause in the voice."""
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE, target_ms=60, band_ms=40))
+    tone = to_int16(sine(300.0, 0.15, RATE))
+    tone[1440:6240] = 0  # 100 ms of silence from 30 ms on
+    for i in range(0, len(tone), FRAME):
+        slot.push(np.repeat(tone[i : i + FRAME, None], 2, axis=1))
+    slot.priming = False
+    slot.report(int(0.06 * RATE), 0, now=0.0)  # Godot already holds the target
+    (sent,) = slot.take(0.0)
+    assert slot.dropped == len(tone) - len(sent) >= int(0.09 * RATE)  # cut: 210 -> <= 120 ms
+    assert slot.splices == 1
+    loud = np.abs(tone) > 100
+    assert np.count_nonzero(np.abs(sent[:, 0]) > 100) == np.count_nonzero(loud)  # all kept
+    assert np.array_equal(sent[:1440, 0], tone[:1440])
+    assert np.array_equal(sent[-960:, 0], tone[-960:])
 
 
 def test_input_gaps_longer_than_the_cushion_are_counted() -> None:
@@ -157,3 +226,67 @@ def test_frames_godot_drops_are_counted_with_the_runtimes() -> None:
     assert state.total_dropped == 1021
     playout.report(slots, np.array([960, 0], np.int32), None, 1.1)  # an old Godot: no field
     assert state.godot_dropped == 541
+
+
+TONE_HZ = 440.0
+
+
+def test_a_tone_through_a_burst_of_underruns_and_a_catch_up_has_no_glitch_but_the_stalls() -> None:
+    """Stalls longer than the cushion (frames then arrive in one go) and one of 300 ms whose
+    backlog must be cut: every glitch heard is Godot running dry during a stall, at most one
+    each (no follow-on from re-priming); no click, no phase jump from the catch-up; back in
+    band within 5 s and the target back near its configured value within seconds."""
+    stalls = [(3.0, 0.12), (3.4, 0.09), (3.7, 0.15), (4.2, 0.08), (4.5, 0.10), (9.0, 0.3)]
+    frames = playout_sim.tone_frames(TONE_HZ, 20.0)
+    due = playout_sim.schedule(len(frames), stalls)
+    config = PlayoutConfig(mix_rate=RATE)
+    slot = SlotPlayout(config)
+    run = playout_sim.run(slot, frames, due, 20.0)
+    found = measure_glitches(run.played, RATE, TONE_HZ)
+    print(found, f"dropped {slot.dropped} frames in {slot.splices} splices")
+    assert found.clicks == 0, found.events
+    assert found.phase_jumps == 0, found.events
+    assert 1 <= found.silences <= len(stalls), found.events
+    for when, kind in found.events:
+        assert run.starved_near(when), (when, kind)
+    assert slot.dropped > 0.2 * RATE  # the 300 ms backlog was cut, not played late
+    band = config.target_ms + config.band_ms
+    after = run.levels_ms[run.at(9.3 + 5.0) :]
+    assert after.max() <= band + 10  # back in band within 5 s of the last stall ...
+    assert np.median(after) <= config.target_ms + config.band_ms / 2 + 10
+    assert run.targets_ms[run.at(4.6 + 5.0)] <= config.target_ms + config.step_ms  # ... and
+    assert run.targets_ms[run.at(9.3 + 6.0)] <= config.target_ms + 5  # the target too
+
+
+@pytest.mark.parametrize("pace", [1 / 1.005, 1.005])
+def test_clock_drift_is_followed_by_splices_nobody_hears(pace: float) -> None:
+    """A sender 0.5 % fast or slow: the level stays in band by removing or repeating pitch
+    periods (about 5 ms every second), and the tone has no glitch at all."""
+    frames = playout_sim.tone_frames(TONE_HZ, 30.0)
+    due = playout_sim.schedule(len(frames), [], pace=pace)
+    config = PlayoutConfig(mix_rate=RATE)
+    slot = SlotPlayout(config)
+    run = playout_sim.run(slot, frames, due, 29.0)
+    found = measure_glitches(run.played, RATE, TONE_HZ)
+    print(found, f"dropped {slot.dropped}, inserted {slot.inserted} in {slot.splices} splices")
+    assert found.total == 0, found.events
+    steady = run.levels_ms[run.at(2.0) :]
+    assert config.target_ms - config.band_ms / 2 - 12 <= steady.min()
+    assert steady.max() <= config.target_ms + config.band_ms / 2 + 12
+    corrected = slot.dropped if pace < 1 else slot.inserted
+    assert 0.5 * 0.005 * 27 * RATE < corrected < 2 * 0.005 * 29 * RATE
+    assert slot.underruns == 0
+
+
+def test_remembered_gains_are_bounded() -> None:
+    from livekit_godot.runtime import _remote_audio
+
+    audio = _remote_audio.RemoteAudio(PlayoutConfig(), lambda _: None)
+    for i in range(_remote_audio.MAX_GAINS + 50):
+        audio.set_gain(f"guest-{i}", 0.5)
+    audio.set_gain("guest-60", 0.25)  # set again: kept as the newest
+    for i in range(40):
+        audio.set_gain(f"late-{i}", 0.5)
+    assert len(audio._gains) == _remote_audio.MAX_GAINS
+    assert "guest-0" not in audio._gains
+    assert audio._gains["guest-60"] == 0.25
