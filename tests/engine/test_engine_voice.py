@@ -60,6 +60,8 @@ TALK_HOLD_S = 8.0
 """Each near-voice phase; measured over its last 4 s (the gain control settles first)."""
 SPEAKER_PAUSE_S = 3.0
 """The speaker's pause (its SDK queue holds a second of audio: about 2 s of silence sent)."""
+HEARD_DB = -40.0
+"""The least a "sound" state may settle at (the listener hears Godot's tone at -13..-33)."""
 MIC_DELAY = "microphone: a tone starts (no gate)"
 """The change that measures the microphone's own delay, against which the gate is held."""
 NEAR_DB = -20.0
@@ -73,7 +75,7 @@ async def _heard_steadily(listener: Listener, engine: asyncio.Task[EngineResult]
     steady_since: float | None = None
     while steady_since is None or time.monotonic() - steady_since < 2.0:
         await asyncio.sleep(0.25)
-        if listener.level() <= -40.0:
+        if listener.level() <= HEARD_DB:
             steady_since = None
         elif steady_since is None:
             steady_since = time.monotonic()
@@ -273,7 +275,8 @@ def _check_controls(
     mic_delay = 0.0
     for name, t0, end, kind in changes:
         settled = rms_db(heard.between(end - 0.5, end))
-        threshold = SILENT_DB if kind == "silence" else settled - 6.0
+        # A state that never sounds must not set its own bar: "the tone back" is also loud.
+        threshold = SILENT_DB if kind == "silence" else max(settled - 6.0, HEARD_DB)
         at = heard.first_change(t0, end, kind, threshold)
         latency = None if at is None else at - t0
         shown = "never" if latency is None else f"{latency * 1000:.0f} ms"
