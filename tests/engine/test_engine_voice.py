@@ -210,7 +210,7 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
         f"Godot stalled (frames over 50 ms) {len(stalls.spans)} times, "
         f"{sum(b - a for a, b in stalls.spans) * 1000:.0f} ms in all"
     )
-    failures = _check_controls(heard, changes, stalls)
+    failures = _check_controls(heard, changes, tone_db, stalls)
     print(f"microphone sender: {_mic_stats(result)}")
     print(
         f"Godot's frames longer than 20/40/80/120 ms: "
@@ -263,11 +263,12 @@ class Stalls:
 
 
 def _check_controls(
-    heard: Heard, changes: list[tuple[str, float, float, str]], stalls: Stalls
+    heard: Heard, changes: list[tuple[str, float, float, str]], loud: float, stalls: Stalls
 ) -> list[str]:
     """Each change reached the listener within LATENCY_LIMIT_S ("the tone back": within 6 dB
-    of the level it settles at in that state, over the state's last 0.5 s: the audio processing
-    moves it by a few dB over a run), not counting the time Godot itself was stalled in
+    of the level it settles at in that state, over the state's last 0.5 s, or of `loud`, the
+    tone's level before the changes, if that is lower: the audio processing moves the level
+    by several dB over a run, down or up), not counting the time Godot itself was stalled in
     between (printed). The gate acts on what the microphone hears, so its tone can reach the
     listener no sooner than the microphone's own delay (`MIC_DELAY`, printed): the gate is
     held to LATENCY_LIMIT_S beyond that."""
@@ -275,8 +276,10 @@ def _check_controls(
     mic_delay = 0.0
     for name, t0, end, kind in changes:
         settled = rms_db(heard.between(end - 0.5, end))
-        # A state that never sounds must not set its own bar: "the tone back" is also loud.
-        threshold = SILENT_DB if kind == "silence" else max(settled - 6.0, HEARD_DB)
+        # A state that never sounds must not set its own bar: "the tone back" is also loud;
+        # one that rises as the processing settles is back from the tone's first level on.
+        threshold = max(min(settled, loud) - 6.0, HEARD_DB)
+        threshold = SILENT_DB if kind == "silence" else threshold
         at = heard.first_change(t0, end, kind, threshold)
         latency = None if at is None else at - t0
         shown = "never" if latency is None else f"{latency * 1000:.0f} ms"
