@@ -72,7 +72,7 @@ const EVENT_SIGNALS: Dictionary[String, StringName] = {
 }
 ## How often playout levels are reported, in milliseconds.
 const PLAYOUT_REPORT_MSEC := 50
-## Sticky request names: the room to join, the microphone and its voice activation, hearing.
+## Sticky name of the room to join ([method join], [method join_with_dev_token]).
 const STICKY_CONNECT := "connect"
 ## Sticky name of the microphone settings.
 const STICKY_MIC := "mic"

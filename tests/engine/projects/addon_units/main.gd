@@ -161,6 +161,17 @@ func _check_bridge_frames() -> void:
 	_check("bridge_event_signal", joined == ["ann"], detail)
 	_check("sink_got_slice", sink.get_frames_received() == 200, "%d" % sink.get_frames_received())
 	_check("bridge_request_offline", bridge.request_stats() == -1, "")
+	var speakers: Array[PackedStringArray] = []
+	bridge.active_speakers_changed.connect(
+		func(identities: PackedStringArray) -> void: speakers.append(identities)
+	)
+	var loudest := PackedStringArray(["bob", "ann"])
+	bridge.handle_frame(var_to_bytes({"t": "active_speakers_changed", "identities": loudest}))
+	_check(
+		"bridge_typed_event",
+		speakers.size() == 1 and speakers[0] == loudest and bridge.bad_messages == 5,
+		str(speakers)
+	)
 	sink.queue_free()
 
 
