@@ -68,33 +68,34 @@ import numpy as np
 from .._errors import BridgeError, ConfigError
 from ._variant_decode import decode, decode_prefix
 from ._variant_format import (
-    _F32_MAX,
-    _FLAG_64,
-    _HEAD_F32,
-    _HEAD_F64,
-    _HEAD_I32,
-    _HEAD_I64,
-    _HEAD_U32,
-    _INT32_MAX,
-    _INT32_MIN,
-    _INT64_MAX,
-    _INT64_MIN,
-    _MATH_CLASSES,
-    _MAX_DEPTH_CAP,
-    _T,
-    _U32,
-    _VECTOR_ARRAY_BY_COLUMNS,
     DEFAULT_LIMITS,
+    F32_MAX,
+    FLAG_64,
+    HEAD_F32,
+    HEAD_F64,
+    HEAD_I32,
+    HEAD_I64,
+    HEAD_U32,
+    INT32_MAX,
+    INT32_MIN,
+    INT64_MAX,
+    INT64_MIN,
+    MATH_CLASSES,
+    MAX_DEPTH_CAP,
+    U32,
+    VECTOR_ARRAY_BY_COLUMNS,
     DecodeLimits,
 )
 from ._variant_types import (
+    MathValue,
     NodePath,
     PackedColorArray,
     PackedStringArray,
     StringName,
     VariantType,
-    _Math,
 )
+
+_T = VariantType
 
 # --------------------------------------------------------------------------- encoding
 
@@ -106,8 +107,8 @@ def encode(value: Any, *, max_depth: int = DEFAULT_LIMITS.max_depth) -> bytes:
     outside int64, a string Godot could not read back, or nesting deeper than `max_depth`
     (which also catches a list that contains itself).
     """
-    if type(max_depth) is not int or not 1 <= max_depth <= _MAX_DEPTH_CAP:
-        raise ConfigError(f"max_depth must be an int in [1, {_MAX_DEPTH_CAP}], got {max_depth!r}")
+    if type(max_depth) is not int or not 1 <= max_depth <= MAX_DEPTH_CAP:
+        raise ConfigError(f"max_depth must be an int in [1, {MAX_DEPTH_CAP}], got {max_depth!r}")
     out: list[bytes] = []
     _Encoder(out, max_depth).value(value, 0)
     return b"".join(out)
@@ -129,14 +130,14 @@ def _pad(n: int) -> bytes:
 
 def _float_needs_64(d: float) -> bool:
     """Godot writes a float as f64 when `double(float(d)) != d` (true for NaN too)."""
-    if math.isnan(d) or abs(d) > _F32_MAX:
+    if math.isnan(d) or abs(d) > F32_MAX:
         return not math.isinf(d)
     as_f32: float = struct.unpack("<f", struct.pack("<f", d))[0]
     return as_f32 != d
 
 
 def _check_count(count: int, what: str) -> None:
-    if count > _INT32_MAX:
+    if count > INT32_MAX:
         raise BridgeError(f"{what} has {count} elements; Godot counts are int32")
 
 
@@ -150,22 +151,22 @@ class _Encoder:
     def value(self, v: Any, depth: int) -> None:
         out = self.out
         if v is None:
-            out.append(_U32.pack(_T.NIL))
+            out.append(U32.pack(_T.NIL))
         elif isinstance(v, bool | np.bool_):
-            out.append(_HEAD_U32.pack(_T.BOOL, 1 if v else 0))
+            out.append(HEAD_U32.pack(_T.BOOL, 1 if v else 0))
         elif isinstance(v, int | np.integer):
             self._int(int(v))
         elif isinstance(v, float | np.floating):
             d = float(v)
             if _float_needs_64(d):
-                out.append(_HEAD_F64.pack(_T.FLOAT | _FLAG_64, d))
+                out.append(HEAD_F64.pack(_T.FLOAT | FLAG_64, d))
             else:
-                out.append(_HEAD_F32.pack(_T.FLOAT, d))
+                out.append(HEAD_F32.pack(_T.FLOAT, d))
         elif isinstance(v, str):
             tid = _T.STRING_NAME if isinstance(v, StringName) else _T.STRING
             data = _utf8(v, "StringName" if tid == _T.STRING_NAME else "String")
-            out += (_HEAD_U32.pack(tid, len(data)), data, _pad(len(data)))
-        elif type(v) in _MATH_CLASSES:
+            out += (HEAD_U32.pack(tid, len(data)), data, _pad(len(data)))
+        elif type(v) in MATH_CLASSES:
             self._math(v)
         elif isinstance(v, NodePath):
             self._node_path(v)
@@ -174,13 +175,13 @@ class _Encoder:
         elif isinstance(v, list | tuple):
             self._enter(depth, "Array")
             _check_count(len(v), "Array")
-            out.append(_HEAD_U32.pack(_T.ARRAY, len(v)))
+            out.append(HEAD_U32.pack(_T.ARRAY, len(v)))
             for item in v:
                 self.value(item, depth + 1)
         elif isinstance(v, dict):
             self._enter(depth, "Dictionary")
             _check_count(len(v), "Dictionary")
-            out.append(_HEAD_U32.pack(_T.DICTIONARY, len(v)))
+            out.append(HEAD_U32.pack(_T.DICTIONARY, len(v)))
             for key, item in v.items():
                 self.value(key, depth + 1)
                 self.value(item, depth + 1)
@@ -204,17 +205,17 @@ class _Encoder:
             )
 
     def _int(self, i: int) -> None:
-        if not _INT64_MIN <= i <= _INT64_MAX:
+        if not INT64_MIN <= i <= INT64_MAX:
             raise BridgeError(f"int {i} is outside Godot's int64 range")
-        if _INT32_MIN <= i <= _INT32_MAX:
-            self.out.append(_HEAD_I32.pack(_T.INT, i))
+        if INT32_MIN <= i <= INT32_MAX:
+            self.out.append(HEAD_I32.pack(_T.INT, i))
         else:
-            self.out.append(_HEAD_I64.pack(_T.INT | _FLAG_64, i))
+            self.out.append(HEAD_I64.pack(_T.INT | FLAG_64, i))
 
-    def _math(self, v: _Math) -> None:
+    def _math(self, v: MathValue) -> None:
         comps = v.wire_components()
         name = type(v).__name__
-        self.out.append(_U32.pack(v.TYPE_ID))
+        self.out.append(U32.pack(v.TYPE_ID))
         try:
             if v.KIND == "i":
                 self.out.append(struct.pack(f"<{len(comps)}i", *comps))
@@ -237,12 +238,12 @@ class _Encoder:
         )
         for part in (*v.names, *v.subnames):
             data = _utf8(part, "NodePath part")
-            out += (_U32.pack(len(data)), data, _pad(len(data)))
+            out += (U32.pack(len(data)), data, _pad(len(data)))
 
     def _string_array(self, v: PackedStringArray) -> None:
         _check_count(len(v), "PackedStringArray")
         out = self.out
-        out.append(_HEAD_U32.pack(_T.PACKED_STRING_ARRAY, len(v)))
+        out.append(HEAD_U32.pack(_T.PACKED_STRING_ARRAY, len(v)))
         for i, item in enumerate(v):
             if not isinstance(item, str):
                 raise BridgeError(
@@ -250,11 +251,11 @@ class _Encoder:
                 )
             # Godot writes each item with its NUL terminator counted in the length.
             data = _utf8(item, f"PackedStringArray item {i}") + b"\x00"
-            out += (_U32.pack(len(data)), data, _pad(len(data)))
+            out += (U32.pack(len(data)), data, _pad(len(data)))
 
     def _bytes(self, data: bytes) -> None:
         _check_count(len(data), "PackedByteArray")
-        self.out += (_HEAD_U32.pack(_T.PACKED_BYTE_ARRAY, len(data)), data, _pad(len(data)))
+        self.out += (HEAD_U32.pack(_T.PACKED_BYTE_ARRAY, len(data)), data, _pad(len(data)))
 
     def _ndarray(self, arr: np.ndarray[Any, Any]) -> None:
         kind, size, shape = arr.dtype.kind, arr.dtype.itemsize, arr.shape
@@ -271,8 +272,8 @@ class _Encoder:
             self._packed(tid, 0, arr, np.dtype(f"<{kind}{size}"))
             return
         if arr.ndim == 2 and kind == "f" and size in (4, 8) and shape[1] in (2, 3, 4):
-            flag = _FLAG_64 if size == 8 else 0
-            self._packed(_VECTOR_ARRAY_BY_COLUMNS[shape[1]], flag, arr, np.dtype(f"<f{size}"))
+            flag = FLAG_64 if size == 8 else 0
+            self._packed(VECTOR_ARRAY_BY_COLUMNS[shape[1]], flag, arr, np.dtype(f"<f{size}"))
             return
         raise BridgeError(
             f"cannot encode a numpy array of dtype {arr.dtype} and shape {shape}: packed arrays "
@@ -283,7 +284,7 @@ class _Encoder:
     def _packed(self, tid: int, flag: int, arr: np.ndarray[Any, Any], dtype: np.dtype[Any]) -> None:
         count = arr.shape[0]
         _check_count(count, VariantType(tid).name)
-        self.out += (_HEAD_U32.pack(tid | flag, count), arr.astype(dtype, copy=False).tobytes())
+        self.out += (HEAD_U32.pack(tid | flag, count), arr.astype(dtype, copy=False).tobytes())
 
 
 __all__ = ["DEFAULT_LIMITS", "DecodeLimits", "decode", "decode_prefix", "encode"]

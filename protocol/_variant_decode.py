@@ -10,29 +10,30 @@ import numpy as np
 
 from .._errors import BridgeError
 from ._variant_format import (
-    _ALLOWED_FLAGS,
-    _BOM,
-    _FLAG_64,
-    _I32,
-    _MATH_BY_ID,
-    _PACKED,
-    _REFUSED,
-    _T,
-    _TYPED_KIND_BUILTIN,
-    _TYPED_KIND_NONE,
-    _U32,
+    ALLOWED_FLAGS,
+    BOM,
     DEFAULT_LIMITS,
+    FLAG_64,
+    I32,
+    MATH_BY_ID,
+    PACKED,
+    REFUSED,
+    TYPED_KIND_BUILTIN,
+    TYPED_KIND_NONE,
+    U32,
     DecodeLimits,
 )
 from ._variant_types import (
     VARIANT_MAX,
+    MathValue,
     NodePath,
     PackedColorArray,
     PackedStringArray,
     StringName,
     VariantType,
-    _Math,
 )
+
+_T = VariantType
 
 
 def decode(data: bytes | bytearray | memoryview, *, limits: DecodeLimits = DEFAULT_LIMITS) -> Any:
@@ -81,7 +82,7 @@ class _Decoder:
 
     def _u32(self, pos: int, what: str) -> int:
         self._need(pos, 4, what)
-        value: int = _U32.unpack_from(self.view, pos)[0]
+        value: int = U32.unpack_from(self.view, pos)[0]
         return value
 
     def _count(self, pos: int, what: str, item_bytes: int, *, signed: bool = True) -> int:
@@ -118,7 +119,7 @@ class _Decoder:
         self._need(start, padded, what)
         data = self.view[start : start + length].tobytes()
         skip = 0
-        if data.startswith(_BOM):  # Godot's parse_utf8 drops a leading BOM ...
+        if data.startswith(BOM):  # Godot's parse_utf8 drops a leading BOM ...
             data, skip = data[3:], 3
         data = data.split(b"\x00", 1)[0]  # ... and stops at the first NUL
         try:
@@ -137,12 +138,12 @@ class _Decoder:
         tid = header & 0xFF
         if tid >= VARIANT_MAX:
             raise BridgeError(f"unknown Variant type id {tid} at byte {pos}")
-        if tid in _REFUSED:
+        if tid in REFUSED:
             raise BridgeError(
                 f"refusing {VariantType(tid).name} at byte {pos}: objects, RIDs, callables and "
                 "signals do not cross the bridge"
             )
-        extra = header & ~0xFF & ~_ALLOWED_FLAGS.get(tid, 0)
+        extra = header & ~0xFF & ~ALLOWED_FLAGS.get(tid, 0)
         if extra:
             raise BridgeError(
                 f"unexpected header flags {extra:#x} for {VariantType(tid).name} at byte {pos}"
@@ -153,13 +154,13 @@ class _Decoder:
         if tid == _T.BOOL:
             return self._u32(body, "bool") != 0, body + 4
         if tid == _T.INT:
-            if header & _FLAG_64:
+            if header & FLAG_64:
                 self._need(body, 8, "int64")
                 return struct.unpack_from("<q", self.view, body)[0], body + 8
             self._need(body, 4, "int32")
-            return _I32.unpack_from(self.view, body)[0], body + 4
+            return I32.unpack_from(self.view, body)[0], body + 4
         if tid == _T.FLOAT:
-            fmt, size = ("<d", 8) if header & _FLAG_64 else ("<f", 4)
+            fmt, size = ("<d", 8) if header & FLAG_64 else ("<f", 4)
             self._need(body, size, "float")
             return struct.unpack_from(fmt, self.view, body)[0], body + size
         if tid == _T.STRING:
@@ -167,8 +168,8 @@ class _Decoder:
         if tid == _T.STRING_NAME:
             text, end = self._string(body, "StringName")
             return StringName(text), end
-        if tid in _MATH_BY_ID:
-            return self._math(_MATH_BY_ID[tid], header, body)
+        if tid in MATH_BY_ID:
+            return self._math(MATH_BY_ID[tid], header, body)
         if tid == _T.NODE_PATH:
             return self._node_path(body)
         if tid == _T.ARRAY:
@@ -192,8 +193,8 @@ class _Decoder:
 
     # -- compound types
 
-    def _math(self, cls: type[_Math], header: int, body: int) -> tuple[Any, int]:
-        wide = bool(header & _FLAG_64)
+    def _math(self, cls: type[MathValue], header: int, body: int) -> tuple[Any, int]:
+        wide = bool(header & FLAG_64)
         code = "i" if cls.KIND == "i" else ("d" if wide else "f")
         size = cls.SIZE * (8 if wide else 4)
         self._need(body, size, cls.__name__)
@@ -220,9 +221,9 @@ class _Decoder:
 
     def _container_type(self, kind: int, pos: int, what: str) -> int:
         """Skip a typed-container element type; return the position after it."""
-        if kind == _TYPED_KIND_NONE:
+        if kind == TYPED_KIND_NONE:
             return pos
-        if kind == _TYPED_KIND_BUILTIN:
+        if kind == TYPED_KIND_BUILTIN:
             tid = self._u32(pos, f"{what} element type")
             if tid >= VARIANT_MAX:
                 raise BridgeError(f"unknown {what} element type id {tid} at byte {pos}")
@@ -273,8 +274,8 @@ class _Decoder:
         return result, pos
 
     def _packed(self, tid: int, header: int, body: int) -> tuple[Any, int]:
-        dtype, columns = _PACKED[tid]
-        if header & _FLAG_64:
+        dtype, columns = PACKED[tid]
+        if header & FLAG_64:
             dtype = np.dtype("<f8")
         name = VariantType(tid).name
         count = self._count(body, name, dtype.itemsize * columns)

@@ -10,30 +10,30 @@ from typing import Any, Final
 import numpy as np
 
 from .._errors import ConfigError
-from ._variant_types import MATH_TYPES, VariantType, _Math
+from ._variant_types import MATH_TYPES, MathValue, VariantType
 
 _T = VariantType
-_FLAG_64: Final = 1 << 16
-_TYPED_KIND_NONE, _TYPED_KIND_BUILTIN = 0, 1
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_F32_MAX: Final = float(np.finfo(np.float32).max)
-_MAX_DEPTH_CAP: Final = 200  # two Python frames per level stay well inside the recursion limit
-_BOM: Final = b"\xef\xbb\xbf"
+FLAG_64: Final = 1 << 16
+TYPED_KIND_NONE, TYPED_KIND_BUILTIN = 0, 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+F32_MAX: Final = float(np.finfo(np.float32).max)
+MAX_DEPTH_CAP: Final = 200  # two Python frames per level stay well inside the recursion limit
+BOM: Final = b"\xef\xbb\xbf"
 
-_U32 = struct.Struct("<I")
-_I32 = struct.Struct("<i")
-_HEAD_U32 = struct.Struct("<II")
-_HEAD_I32 = struct.Struct("<Ii")
-_HEAD_I64 = struct.Struct("<Iq")
-_HEAD_F32 = struct.Struct("<If")
-_HEAD_F64 = struct.Struct("<Id")
+U32 = struct.Struct("<I")
+I32 = struct.Struct("<i")
+HEAD_U32 = struct.Struct("<II")
+HEAD_I32 = struct.Struct("<Ii")
+HEAD_I64 = struct.Struct("<Iq")
+HEAD_F32 = struct.Struct("<If")
+HEAD_F64 = struct.Struct("<Id")
 
-_MATH_BY_ID: Final[dict[int, type[_Math]]] = {cls.TYPE_ID: cls for cls in MATH_TYPES}
-_MATH_CLASSES: Final = frozenset(MATH_TYPES)
+MATH_BY_ID: Final[dict[int, type[MathValue]]] = {cls.TYPE_ID: cls for cls in MATH_TYPES}
+MATH_CLASSES: Final = frozenset(MATH_TYPES)
 
 #: Packed numeric arrays: type id -> (dtype, columns); float vector arrays may carry FLAG_64.
-_PACKED: Final[dict[int, tuple[np.dtype[Any], int]]] = {
+PACKED: Final[dict[int, tuple[np.dtype[Any], int]]] = {
     _T.PACKED_INT32_ARRAY: (np.dtype("<i4"), 1),
     _T.PACKED_INT64_ARRAY: (np.dtype("<i8"), 1),
     _T.PACKED_FLOAT32_ARRAY: (np.dtype("<f4"), 1),
@@ -43,24 +43,24 @@ _PACKED: Final[dict[int, tuple[np.dtype[Any], int]]] = {
     _T.PACKED_COLOR_ARRAY: (np.dtype("<f4"), 4),
     _T.PACKED_VECTOR4_ARRAY: (np.dtype("<f4"), 4),
 }
-_VECTOR_ARRAY_BY_COLUMNS: Final = {
+VECTOR_ARRAY_BY_COLUMNS: Final = {
     2: _T.PACKED_VECTOR2_ARRAY,
     3: _T.PACKED_VECTOR3_ARRAY,
     4: _T.PACKED_VECTOR4_ARRAY,
 }
 
 #: Header bits above the type byte that Godot's encoder may set, per type; others are refused.
-_ALLOWED_FLAGS: Final[dict[int, int]] = {
-    _T.INT: _FLAG_64,
-    _T.FLOAT: _FLAG_64,
+ALLOWED_FLAGS: Final[dict[int, int]] = {
+    _T.INT: FLAG_64,
+    _T.FLOAT: FLAG_64,
     _T.ARRAY: 0b11 << 16,  # typed-array kind
     _T.DICTIONARY: 0b1111 << 16,  # typed key kind (16-17), typed value kind (18-19)
-    _T.PACKED_VECTOR2_ARRAY: _FLAG_64,
-    _T.PACKED_VECTOR3_ARRAY: _FLAG_64,
-    _T.PACKED_VECTOR4_ARRAY: _FLAG_64,
-    **{cls.TYPE_ID: _FLAG_64 for cls in MATH_TYPES if cls.KIND == "f" and cls.TYPE_ID != _T.COLOR},
+    _T.PACKED_VECTOR2_ARRAY: FLAG_64,
+    _T.PACKED_VECTOR3_ARRAY: FLAG_64,
+    _T.PACKED_VECTOR4_ARRAY: FLAG_64,
+    **{cls.TYPE_ID: FLAG_64 for cls in MATH_TYPES if cls.KIND == "f" and cls.TYPE_ID != _T.COLOR},
 }
-_REFUSED: Final = frozenset({_T.RID, _T.OBJECT, _T.CALLABLE, _T.SIGNAL})
+REFUSED: Final = frozenset({_T.RID, _T.OBJECT, _T.CALLABLE, _T.SIGNAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class DecodeLimits:
 
     def __post_init__(self) -> None:
         for name, low, high in (
-            ("max_depth", 1, _MAX_DEPTH_CAP),
+            ("max_depth", 1, MAX_DEPTH_CAP),
             ("max_total_bytes", 4, None),
             ("max_elements", 0, None),
             ("max_string_bytes", 0, None),

@@ -132,7 +132,7 @@ class NodePath:
         return text + "".join(":" + s for s in self.subnames)
 
 
-class _Math:
+class MathValue:
     """Mixin for fixed-size math types: type id, component kind and wire order.
 
     By default the dataclass fields are the components, in wire order.
@@ -156,7 +156,7 @@ class _Math:
 
 
 @dataclass(frozen=True, slots=True)
-class Vector2(_Math):
+class Vector2(MathValue):
     """`Vector2(x, y)`, float32 on the wire."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.VECTOR2
@@ -167,7 +167,7 @@ class Vector2(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Vector2i(_Math):
+class Vector2i(MathValue):
     """`Vector2i(x, y)`, int32 components."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.VECTOR2I
@@ -178,7 +178,7 @@ class Vector2i(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Vector3(_Math):
+class Vector3(MathValue):
     """`Vector3(x, y, z)`, float32 on the wire."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.VECTOR3
@@ -190,7 +190,7 @@ class Vector3(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Vector3i(_Math):
+class Vector3i(MathValue):
     """`Vector3i(x, y, z)`, int32 components."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.VECTOR3I
@@ -202,7 +202,7 @@ class Vector3i(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Vector4(_Math):
+class Vector4(MathValue):
     """`Vector4(x, y, z, w)`, float32 on the wire."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.VECTOR4
@@ -215,7 +215,7 @@ class Vector4(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Vector4i(_Math):
+class Vector4i(MathValue):
     """`Vector4i(x, y, z, w)`, int32 components."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.VECTOR4I
@@ -228,7 +228,7 @@ class Vector4i(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Quaternion(_Math):
+class Quaternion(MathValue):
     """`Quaternion(x, y, z, w)` (GDScript argument order), float32 on the wire."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.QUATERNION
@@ -241,7 +241,7 @@ class Quaternion(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Color(_Math):
+class Color(MathValue):
     """`Color(r, g, b, a)`; always float32 on the wire, even in double builds."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.COLOR
@@ -253,12 +253,12 @@ class Color(_Math):
     a: float = 1.0
 
 
-def _cat(parts: Iterable[_Math]) -> tuple[Number, ...]:
+def _cat(parts: Iterable[MathValue]) -> tuple[Number, ...]:
     return tuple(c for p in parts for c in p.wire_components())
 
 
 @dataclass(frozen=True, slots=True)
-class Rect2(_Math):
+class Rect2(MathValue):
     """`Rect2(position, size)`; wire: position.x, position.y, size.x, size.y."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.RECT2
@@ -276,7 +276,7 @@ class Rect2(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Rect2i(_Math):
+class Rect2i(MathValue):
     """`Rect2i(position, size)` with int32 components."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.RECT2I
@@ -294,7 +294,7 @@ class Rect2i(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Plane(_Math):
+class Plane(MathValue):
     """`Plane(normal, d)`; wire: normal.x, normal.y, normal.z, d."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.PLANE
@@ -312,7 +312,7 @@ class Plane(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class AABB(_Math):
+class AABB(MathValue):
     """`AABB(position, size)`; wire: position xyz, size xyz."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.AABB
@@ -330,7 +330,7 @@ class AABB(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Transform2D(_Math):
+class Transform2D(MathValue):
     """`Transform2D(x, y, origin)` (columns); wire: x.x, x.y, y.x, y.y, origin.x, origin.y."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.TRANSFORM2D
@@ -349,7 +349,7 @@ class Transform2D(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Basis(_Math):
+class Basis(MathValue):
     """`Basis(x, y, z)` from three *column* axes, as in GDScript.
 
     Godot stores and writes the matrix by rows (`rows[i][j]`), so the wire order is
@@ -373,7 +373,7 @@ class Basis(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Transform3D(_Math):
+class Transform3D(MathValue):
     """`Transform3D(basis, origin)`; wire: the 9 basis values (by rows), then origin xyz."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.TRANSFORM3D
@@ -391,7 +391,7 @@ class Transform3D(_Math):
 
 
 @dataclass(frozen=True, slots=True)
-class Projection(_Math):
+class Projection(MathValue):
     """`Projection(x, y, z, w)` from four column `Vector4`s; wire: column by column."""
 
     TYPE_ID: ClassVar[VariantType] = VariantType.PROJECTION
@@ -411,7 +411,7 @@ class Projection(_Math):
 
 
 #: Every fixed-size math type, keyed by its Python class.
-MATH_TYPES: tuple[type[_Math], ...] = (
+MATH_TYPES: tuple[type[MathValue], ...] = (
     Vector2,
     Vector2i,
     Rect2,

@@ -194,7 +194,7 @@ func _get_configuration_warnings() -> PackedStringArray:
 ## project setting [code]livekit/server/default_url[/code]). The outcome is a signal:
 ## [signal room_connected] or [signal connection_failed].
 func connect_to_room(url: String, token: String) -> Error:
-	return _request_connect({"url": _server_url(url), "token": token})
+	return _request_connect(_server_url(url), token, "", "", false)
 
 
 ## Joins [param room] as [param identity] with a token minted by a development runtime
@@ -203,13 +203,8 @@ func connect_to_room(url: String, token: String) -> Error:
 ## [member participant_name].
 func connect_with_dev_token(url: String = "", room: String = "", identity: String = "") -> Error:
 	var who := identity if not identity.is_empty() else participant_name
-	var fields := {
-		"url": _server_url(url),
-		"room": room if not room.is_empty() else room_name,
-		"identity": who,
-		"name": who,
-	}
-	return _request_connect(fields)
+	var where := room if not room.is_empty() else room_name
+	return _request_connect(_server_url(url), "", where, who, true)
 
 
 ## Leaves the room (seed API). Through a typed [LiveKitClient] reference use
@@ -226,11 +221,11 @@ func disconnect(signal_name: StringName = &"", callable: Callable = Callable()) 
 ## Leaves the room; emits [signal room_disconnected] if it was in one.
 func disconnect_from_room() -> void:
 	_connect_requested = true
-	_bridge.clear_sticky("connect")
+	_bridge.forget_join()
 	if _state == RoomState.DISCONNECTED:
 		return
 	if _bridge.is_ready():
-		_disconnect_in_flight = _bridge.request("disconnect", {}, true) > 0
+		_disconnect_in_flight = _bridge.leave(true) > 0
 	_leave_room("CLIENT_INITIATED")
 
 
@@ -293,20 +288,17 @@ func set_push_to_talk_pressed(pressed: bool) -> void:
 
 ## Opens the microphone only above [param threshold_db] dBFS (kept open [param hang_ms] after).
 func set_voice_activation(enabled: bool, threshold_db: float = -45.0, hang_ms: int = 300) -> void:
-	var fields := {"vad": enabled, "vad_threshold_db": threshold_db, "vad_hang_ms": hang_ms}
-	_bridge.set_sticky("vad", "mic", fields, _bridge.is_ready())
+	_bridge.set_voice_activation(enabled, threshold_db, hang_ms)
 
 
 ## Sets the volume of [param identity] (linear gain, 0 to 4), applied before Godot gets it.
 func set_participant_volume(identity: String, linear: float) -> void:
-	var fields := {"identity": identity, "gain": clampf(linear, 0.0, 4.0)}
-	_bridge.set_sticky("volume:" + identity, "volume", fields, _bridge.is_ready())
+	_bridge.set_volume(identity, clampf(linear, 0.0, 4.0))
 
 
 ## Forces the audio of [param identity] on or off, whatever the hearing range says.
 func set_participant_subscribed(identity: String, subscribed: bool) -> void:
-	var fields := {"identity": identity, "subscribed": subscribed}
-	_bridge.set_sticky("subscribe:" + identity, "subscribe", fields, _bridge.is_ready())
+	_bridge.set_subscribed(identity, subscribed)
 
 
 ## Sends [param payload] to everyone in the room, or to the identities in [param to].
@@ -318,13 +310,12 @@ func send_data(
 ) -> Error:
 	if _state != RoomState.CONNECTED or not _bridge.is_ready():
 		return ERR_UNCONFIGURED
-	var fields := {"payload": payload, "topic": topic, "reliable": reliable, "to": to}
-	return OK if _bridge.request("data", fields, true) > 0 else ERR_UNAVAILABLE
+	return OK if _bridge.send_data(payload, topic, reliable, to) > 0 else ERR_UNAVAILABLE
 
 
 ## Asks the runtime for its counters; they arrive with [signal stats_received].
 func request_stats() -> Error:
-	return OK if _bridge.request("stats") >= 0 else ERR_UNAVAILABLE
+	return OK if _bridge.request_stats() >= 0 else ERR_UNAVAILABLE
 
 
 ## Uses [param player] as the microphone instead of the system microphone: it is routed to
@@ -333,11 +324,14 @@ func set_microphone_source(player: AudioStreamPlayer) -> void:
 	_microphone.set_source(player)
 
 
-func _request_connect(fields: Dictionary) -> Error:
+## Joins with [param token], or with a development token for [param room] and
+## [param identity] when [param dev_token].
+func _request_connect(
+	url: String, token: String, room: String, identity: String, dev_token: bool
+) -> Error:
 	if Engine.is_editor_hint():
 		return ERR_UNAVAILABLE
 	_connect_requested = true
-	var url: String = fields["url"]
 	if not LiveKitSettings.is_server_url(url):
 		_fail_later("server URL %s must start with ws://, wss://, http:// or https://" % url)
 		return ERR_INVALID_PARAMETER
@@ -346,7 +340,10 @@ func _request_connect(fields: Dictionary) -> Error:
 		return ERR_ALREADY_IN_USE
 	_state = RoomState.CONNECTING
 	_link.expect_runtime()
-	_bridge.set_sticky("connect", "connect", fields, not _disconnect_in_flight)
+	if dev_token:
+		_bridge.join_with_dev_token(url, room, identity, identity, not _disconnect_in_flight)
+	else:
+		_bridge.join(url, token, not _disconnect_in_flight)
 	return _ensure_runtime()
 
 
@@ -381,7 +378,7 @@ func _server_url(url: String) -> String:
 
 func _fail_later(reason: String) -> void:
 	_state = RoomState.DISCONNECTED
-	_bridge.clear_sticky("connect")
+	_bridge.forget_join()
 	connection_failed.emit.call_deferred(reason)
 
 
@@ -424,16 +421,13 @@ func _set_echo_cancellation(enabled: bool) -> void:
 func _send_mic() -> void:
 	if Engine.is_editor_hint():
 		return
-	var fields := {"muted": _mic_muted, "ptt": push_to_talk, "talk": _talking}
-	fields["echo_cancellation"] = echo_cancellation
-	_bridge.set_sticky("mic", "mic", fields, _bridge.is_ready())
+	_bridge.set_microphone(_mic_muted, push_to_talk, _talking, echo_cancellation)
 
 
 func _send_hearing() -> void:
 	if Engine.is_editor_hint():
 		return
-	var fields := {"range": hearing_range, "max_audible": max_audible}
-	_bridge.set_sticky("hearing", "hearing", fields, _bridge.is_ready())
+	_bridge.set_hearing(hearing_range, max_audible)
 
 
 func _poll_push_to_talk() -> void:
@@ -450,15 +444,19 @@ func _send_pose() -> void:
 	var moved := where.distance_to(_last_pose_position) >= POSE_MIN_MOVE
 	if not moved and forward.dot(_last_pose_forward) >= POSE_MIN_TURN_DOT:
 		return
-	if _bridge.request("pose", {"p": where, "f": forward}) >= 0:
+	if _bridge.send_pose(where, forward) >= 0:
 		_last_pose_position = where
 		_last_pose_forward = forward
 
 
 func _send_capture() -> void:
-	var fields := _microphone.take_capture()
-	if not fields.is_empty() and _bridge.request("capture", fields) >= 0:
-		_mic_frames_sent += (fields["mic"] as PackedVector2Array).size()
+	var mic := _microphone.read_microphone()
+	var far := _microphone.read_far_end()  # the same span of Godot's mix
+	if mic.is_empty():
+		return
+	var latency_ms := AudioServer.get_output_latency() * 1000.0
+	if _bridge.send_capture(mic, far, latency_ms) >= 0:
+		_mic_frames_sent += mic.size()
 
 
 func _wire_bridge() -> void:
@@ -481,7 +479,7 @@ func _wire_bridge() -> void:
 	_bridge.stats_received.connect(stats_received.emit)
 
 
-func _on_welcomed(_info: Dictionary) -> void:
+func _on_welcomed(_protocol: int, _runtime: String, _frame_size: int, _target_ms: float) -> void:
 	_last_pose_position = Vector3.INF
 	_disconnect_in_flight = false
 
@@ -500,7 +498,7 @@ func _on_bridge_refused(reason: String) -> void:
 	push_error("LiveKit: " + reason)
 	if _state == RoomState.DISCONNECTED:
 		return
-	_bridge.clear_sticky("connect")
+	_bridge.forget_join()
 	_leave_room("RUNTIME_REFUSED")
 	connection_failed.emit(reason)
 
@@ -508,8 +506,8 @@ func _on_bridge_refused(reason: String) -> void:
 func _on_result(_id: int, kind: String, ok: bool, error: String) -> void:
 	if kind == "disconnect":
 		_disconnect_in_flight = false
-		if _state == RoomState.CONNECTING and _bridge.has_sticky("connect"):
-			_bridge.send_sticky("connect")
+		if _state == RoomState.CONNECTING and _bridge.has_join():
+			_bridge.resend_join()
 	elif kind == "connect" and not ok:
 		_on_connection_failed(error)
 
@@ -517,7 +515,7 @@ func _on_result(_id: int, kind: String, ok: bool, error: String) -> void:
 func _on_room_connected(_room: String, identity: String, _sid: String, others: Array) -> void:
 	var was := _state
 	if was == RoomState.DISCONNECTED:
-		_bridge.request("disconnect")  # joined after the game asked to leave
+		_bridge.leave(false)  # joined after the game asked to leave
 		return
 	_state = RoomState.CONNECTED
 	_local_identity = identity
@@ -536,14 +534,14 @@ func _on_room_connected(_room: String, identity: String, _sid: String, others: A
 func _on_room_disconnected(reason: String) -> void:
 	if not is_room_connected():
 		return
-	_bridge.clear_sticky("connect")
+	_bridge.forget_join()
 	_leave_room(reason)
 
 
 func _on_runtime_failed(reason: String) -> void:
 	if _state == RoomState.DISCONNECTED:
 		return
-	_bridge.clear_sticky("connect")
+	_bridge.forget_join()
 	_leave_room("JOIN_FAILURE" if _state == RoomState.CONNECTING else "RUNTIME_LOST")
 	connection_failed.emit.call_deferred(reason)  # never before connect_to_room() returns
 
@@ -551,7 +549,7 @@ func _on_runtime_failed(reason: String) -> void:
 func _on_connection_failed(reason: String) -> void:
 	if _state != RoomState.CONNECTING and _state != RoomState.RECONNECTING:
 		return
-	_bridge.clear_sticky("connect")
+	_bridge.forget_join()
 	_leave_room("JOIN_FAILURE")
 	connection_failed.emit(reason)
 

@@ -2,7 +2,8 @@
 class_name LiveKitParticipants
 extends RefCounted
 ## The remote participants of a [LiveKitClient]'s room, their [ParticipantAudio] nodes and
-## which audio slot feeds which node.
+## which audio slot feeds which node (the one owner of that: its [LiveKitSlotRouter], which
+## the bridge hands each audio tick; data flows bridge, participants, node).
 ##
 ## A participant's node is, in this order: a [ParticipantAudio] placed anywhere in the scene
 ## tree with [member ParticipantAudio.participant_id] set to its identity (adopted when the
@@ -37,17 +38,19 @@ var _info: Dictionary[String, Dictionary] = {}
 var _audio: Dictionary[String, int] = {}
 ## Instance ids of the nodes this client made (freed on leave; the others are released).
 var _made: Dictionary[int, bool] = {}
+var _router := LiveKitSlotRouter.new()
 var _slot_of: Dictionary[String, int] = {}
 var _identity_of: Dictionary[int, String] = {}
 var _template_refused: bool = false
 
 
 ## Attaches to the client [param owner] (its template, bus and auto-create settings are read
-## from it) and its [param bridge] (the participant, track and pose events); follows placed
-## nodes entering the scene tree.
+## from it) and its [param bridge] (the participant, track and pose events, and the audio
+## ticks, which it routes); follows placed nodes entering the scene tree.
 func setup(owner: LiveKitClient, bridge: LiveKitBridge) -> void:
 	_owner = owner
 	_bridge = bridge
+	bridge.audio_router = _router
 	bridge.participant_connected.connect(_on_participant_connected)
 	bridge.participant_disconnected.connect(remove)
 	bridge.track_subscribed.connect(_on_track_subscribed)
@@ -181,18 +184,18 @@ func route(identity: String, slot: int) -> void:
 		_slot_of.erase(_identity_of[slot])
 	var previous: int = _slot_of.get(identity, -1)
 	if previous >= 0 and previous != slot:
-		_bridge.clear_slot_sink(previous)
+		_router.clear_sink(previous)
 		_identity_of.erase(previous)
 	_identity_of[slot] = identity
 	_slot_of[identity] = slot
 	var node := get_audio(identity)
 	if node != null:
-		_bridge.set_slot_sink(slot, node)
+		_router.set_sink(slot, node)
 
 
 ## Stops routing [param slot] (it was unsubscribed).
 func unroute(identity: String, slot: int) -> void:
-	_bridge.clear_slot_sink(slot)
+	_router.clear_sink(slot)
 	if _identity_of.get(slot, "") == identity:
 		_identity_of.erase(slot)
 	if _slot_of.get(identity, -1) == slot:
@@ -201,8 +204,7 @@ func unroute(identity: String, slot: int) -> void:
 
 ## Forgets every slot (the runtime connection was lost; new slots come with the new session).
 func forget_slots() -> void:
-	for slot: int in _identity_of:
-		_bridge.clear_slot_sink(slot)
+	_router.clear()
 	_identity_of.clear()
 	_slot_of.clear()
 
@@ -334,8 +336,7 @@ func _on_participant_connected(
 
 func _on_track_subscribed(identity: String, track_sid: String, slot: int) -> void:
 	route(identity, slot)
-	if _bridge.has_sticky("volume:" + identity):
-		_bridge.send_sticky("volume:" + identity)  # the runtime's new slot starts at gain 1
+	_bridge.resend_volume(identity)  # the runtime's new slot starts at gain 1
 	track_subscribed.emit(identity, track_sid)
 
 
@@ -375,7 +376,7 @@ func _bind(identity: String, node: ParticipantAudio) -> void:
 	_stop_watching(node)
 	node.tree_exited.connect(_on_audio_exited.bind(node.get_instance_id()))
 	if _slot_of.has(identity):
-		_bridge.set_slot_sink(_slot_of[identity], node)
+		_router.set_sink(_slot_of[identity], node)
 
 
 func _unbind(node: ParticipantAudio) -> void:
@@ -435,7 +436,7 @@ func _check_exited(id: int) -> void:
 			continue
 		_audio.erase(identity)
 		if _slot_of.has(identity):
-			_bridge.clear_slot_sink(_slot_of[identity])
+			_router.clear_sink(_slot_of[identity])
 		if _made.erase(id) or not _info.has(identity):
 			return
 		if _owner.auto_create_participant_audio or find_placed(identity) != null:

@@ -169,6 +169,8 @@ async def test_bridge_costs_per_frame_for_8_and_32_participants(
         assert f["messages"] > 100, phase  # ... with audio arriving throughout
         assert 0 < per_frame[phase] < 1000, phase
     assert result.value("BAD_MESSAGES") == "0"
+    # The binary phases' audio reached the nodes (it was measured with push_stereo).
+    assert int(result.value("ROUTED_FRAMES")) > 0
     assert result.value("DROPPED") == "0"
     # Sanity of the comparison: more participants cost more, and the per-sample loop is slower.
     assert per_message["binary32"] > per_message["binary8"] * 0.5

@@ -22,7 +22,7 @@ def test_plugin_cfg_carries_the_package_version() -> None:
 
 
 def test_bridge_announces_the_package_version() -> None:
-    gd = ADDON / "bridge" / "livekit_bridge.gd"
+    gd = ADDON / "bridge" / "livekit_bridge_connection.gd"
     assert _one(r'^const ADDON_VERSION := "([^"]*)"$', gd) == __version__
 
 

@@ -94,19 +94,6 @@ func read_far_end() -> PackedVector2Array:
 	return _far.get_buffer(_far.get_frames_available())
 
 
-## Returns the fields of a [code]capture[/code] request: the microphone frames and the far-end
-## frames captured since the last call (the same span of Godot's mix), and Godot's output
-## latency now in milliseconds; empty when not capturing or nothing was captured.
-func take_capture() -> Dictionary:
-	if _capture == null:
-		return {}
-	var mic := read_microphone()
-	var far := read_far_end()
-	if mic.is_empty():
-		return {}
-	return {"mic": mic, "far": far, "latency_ms": AudioServer.get_output_latency() * 1000.0}
-
-
 ## Discards what both captures hold (e.g. audio captured before joining a room).
 func clear() -> void:
 	if _capture == null:

@@ -1,30 +1,23 @@
 @tool
 class_name LiveKitBridge
-extends RefCounted
-## The Godot side of the bridge protocol (docs/bridge-protocol.md), in one module.
+extends LiveKitBridgeConnection
+## The Godot side of the bridge protocol (docs/bridge-protocol.md): the only script that builds
+## or reads a message.
 ##
-## Owns a [WebSocketPeer] to the companion runtime, polled by [method poll] every frame.
-## Every message is one binary frame holding one Variant ([method @GlobalScope.var_to_bytes]
-## out, [method @GlobalScope.bytes_to_var] in, never with objects). It shakes hands
-## ([code]hello[/code], [code]challenge[/code], [code]proof[/code], [code]welcome[/code]): the
-## runtime proves it knows the session key first, and the key never crosses the socket
-## ([LiveKitHandshake]). It turns each event into a typed signal, hands each
-## participant's slice of an [code]audio[/code] tick to its [ParticipantAudio] with
-## [method PackedVector2Array.slice] (no per-sample GDScript), and reports playout levels every
-## [constant PLAYOUT_REPORT_MSEC]. When the socket closes unexpectedly it reconnects with
-## backoff and re-sends the hello and every sticky request (the last [code]connect[/code],
-## microphone, hearing and volume settings), so the room is rejoined.
+## [LiveKitBridgeConnection] holds the connection; this class is the typed message layer on
+## top of it. Each request a game sends is a typed method ([method send_pose],
+## [method set_microphone], [method join], ...), and each event is a typed signal decoded
+## against the schema's field table [LiveKitMessages] ([constant EVENT_SIGNALS]);
+## [LiveKitEditorBridge] adds the editor services' requests and events. An [code]audio[/code]
+## tick goes to [member audio_router], which [LiveKitParticipants] owns (which slot plays
+## through which [ParticipantAudio] is decided there alone), and its playout levels are
+## reported every [constant PLAYOUT_REPORT_MSEC]. tests/unit/test_gdscript_bridge.py checks
+## every request method and every signal here against the Python schema.
 
-## The handshake completed; [param info] is the runtime's [code]welcome[/code] message.
-signal welcomed(info: Dictionary)
-## The connection to the runtime dropped after the handshake; the bridge is reconnecting.
-signal lost(code: int, reason: String)
-## An attempt to reach the runtime failed; [param attempts] counts them since the last welcome.
-signal attempt_failed(attempts: int, reason: String)
-## The runtime refused the handshake (wrong session key or protocol); no retry follows.
-signal refused(reason: String)
-## A request sent with an id was answered.
+## A request sent with an id was answered; [param kind] is that request's type.
 signal result_received(id: int, kind: String, ok: bool, error: String)
+## Event [code]error[/code] from the runtime.
+signal error_received(code: String, message: String)
 ## Event [code]room_connected[/code].
 signal room_connected(room: String, identity: String, sid: String, participants: Array)
 ## Event [code]room_disconnected[/code].
@@ -55,400 +48,197 @@ signal connection_quality_changed(identity: String, quality: String)
 signal data_received(identity: String, topic: String, payload: PackedByteArray)
 ## Event [code]pose[/code]: a participant's shared position and forward direction.
 signal pose_received(identity: String, pose_position: Vector3, pose_forward: Vector3)
-## Event [code]error[/code] from the runtime.
-signal error_received(code: String, message: String)
-## Event [code]stats[/code].
+## Event [code]stats[/code]: the whole event, counters by name (a test server may add its own).
 signal stats_received(stats: Dictionary)
 
-## Connection states.
-enum State {
-	IDLE,  ## Not opened, or closed on purpose.
-	CONNECTING,  ## Opening the WebSocket.
-	HANDSHAKING,  ## Hello sent, waiting for the runtime's proof, then for the welcome.
-	READY,  ## Welcomed: requests and events flow.
-	WAITING,  ## Waiting before the next reconnection attempt.
-	REFUSED,  ## The runtime refused the session key or protocol; no retry.
+## The events emitted as a signal of the same fields, in wire order: type to signal name.
+const EVENT_SIGNALS: Dictionary[String, StringName] = {
+	"error": &"error_received",
+	"room_connected": &"room_connected",
+	"room_disconnected": &"room_disconnected",
+	"connection_failed": &"connection_failed",
+	"reconnecting": &"reconnecting",
+	"reconnected": &"reconnected",
+	"participant_connected": &"participant_connected",
+	"participant_disconnected": &"participant_disconnected",
+	"track_subscribed": &"track_subscribed",
+	"track_unsubscribed": &"track_unsubscribed",
+	"track_muted": &"track_muted",
+	"track_unmuted": &"track_unmuted",
+	"active_speakers_changed": &"active_speakers_changed",
+	"connection_quality_changed": &"connection_quality_changed",
+	"data_received": &"data_received",
+	"pose": &"pose_received",
 }
-
-## Protocol version spoken (see docs/bridge-protocol.md).
-const PROTOCOL_VERSION := 2
-## Version of this addon (the same number as plugin.cfg and the Python package).
-const ADDON_VERSION := "0.1.0"
-## Free text sent in the hello.
-const CLIENT_NAME := "livekit-godot addon " + ADDON_VERSION
-## Inbound WebSocket buffer: the protocol's largest message (4 MiB).
-const INBOUND_BUFFER_BYTES := 4 << 20
-## Outbound WebSocket buffer: far above the largest capture message.
-const OUTBOUND_BUFFER_BYTES := 1 << 20
 ## How often playout levels are reported, in milliseconds.
 const PLAYOUT_REPORT_MSEC := 50
-## How long the runtime may take to open the socket, in milliseconds.
-const CONNECT_TIMEOUT_MSEC := 5000
-## How long the runtime may take to answer the hello, in milliseconds.
-const HANDSHAKE_TIMEOUT_MSEC := 10000
-## First reconnection delay, in milliseconds (doubled per failed attempt).
-const RETRY_FIRST_MSEC := 250
-## Longest reconnection delay, in milliseconds.
-const RETRY_MAX_MSEC := 4000
-## Most frames read in one [method poll] (the rest wait for the next frame).
-const MAX_PACKETS_PER_POLL := 512
-## Close code: wrong session key.
-const CLOSE_BAD_KEY := 4001
-## Close code: unsupported protocol version.
-const CLOSE_BAD_PROTOCOL := 4002
+## Sticky name of the room to join ([method join], [method join_with_dev_token]).
+const STICKY_CONNECT := "connect"
+## Sticky name of the microphone settings.
+const STICKY_MIC := "mic"
+## Sticky name of the voice activation settings (a second [code]mic[/code] request).
+const STICKY_VAD := "vad"
+## Sticky name of the hearing settings.
+const STICKY_HEARING := "hearing"
 
-## Reconnect with backoff after the socket closes unexpectedly.
-var auto_reconnect: bool = true
+## Where audio ticks go (set by their owner, [LiveKitParticipants]; null: not played).
+var audio_router: LiveKitSlotRouter
 ## Audio ticks received.
 var audio_messages: int = 0
 ## Slots in the last audio tick (for diagnostics and benchmarks).
 var last_audio_slot_count: int = 0
-## Stereo frames handed to a [ParticipantAudio].
-var audio_frames_routed: int = 0
-## Stereo frames for slots that have no [ParticipantAudio] (not played).
-var audio_frames_unrouted: int = 0
-## Frames that were not a valid message (text frames, undecodable, wrong fields).
-var bad_messages: int = 0
-## Messages that could not be sent (socket not open or outbound buffer full).
-var send_failures: int = 0
-## The runtime's [code]welcome[/code] message (empty before the first handshake).
-var welcome: Dictionary = {}
+## Stereo frames handed to a [ParticipantAudio] (read-only; counted by [member audio_router]).
+var audio_frames_routed: int:
+	get:
+		return audio_router.frames_routed if audio_router != null else 0
+	set(_value):
+		push_error("LiveKit: LiveKitBridge.audio_frames_routed is read-only")
+## Stereo frames for slots that have no [ParticipantAudio] (read-only; not played).
+var audio_frames_unrouted: int:
+	get:
+		return audio_router.frames_unrouted if audio_router != null else 0
+	set(_value):
+		push_error("LiveKit: LiveKitBridge.audio_frames_unrouted is read-only")
 
-var _socket: WebSocketPeer
-var _state: State = State.IDLE
-var _url: String = ""
-var _key: String = ""
-var _deadline: int = 0
-var _retry_at: int = 0
-var _attempts: int = 0
-var _next_id: int = 1
-var _pending: Dictionary[int, String] = {}
-var _sticky: Dictionary[String, Dictionary] = {}
-var _sinks: Dictionary[int, Object] = {}
 var _next_report: int = 0
-var _refusal: String = ""
-var _last_failure: String = ""
-var _nonce: PackedByteArray = PackedByteArray()
-var _runtime_proven: bool = false
 
 
-## Starts connecting to the runtime at [param runtime_url] with the session [param key].
-##
-## Replaces any current connection (the spawn launcher calls this again after restarting the
-## runtime on a new port). Returns [constant ERR_INVALID_PARAMETER] for an empty URL or key.
-func open(runtime_url: String, key: String) -> Error:
-	if runtime_url.is_empty() or key.is_empty():
-		return ERR_INVALID_PARAMETER
-	_drop_socket()
-	_url = runtime_url
-	_key = key
-	_attempts = 0
-	return _start_socket(Time.get_ticks_msec())
+## Joins a room with an access [param token] (request [code]connect[/code], sticky: sent
+## again after every reconnection); sent now when [param send_now]. Returns the id or -1.
+func join(url: String, token: String, send_now: bool) -> int:
+	return _set_sticky(STICKY_CONNECT, "connect", {"url": url, "token": token}, send_now)
 
 
-## Closes the connection on purpose (no reconnection). Sticky requests are kept.
-func close() -> void:
-	if _socket != null and _socket.get_ready_state() == WebSocketPeer.STATE_OPEN:
-		_socket.close(1000, "closed by Godot")
-	_drop_socket()
-	_state = State.IDLE
-
-
-## Stops using the current runtime because its process is gone: no reconnection to its URL
-## (another process may listen there now). Sticky requests are kept for the next
-## [method open]; [signal lost] is emitted if the bridge was connected.
-func suspend(reason: String) -> void:
-	var was_ready := _state == State.READY
-	if _socket != null and _socket.get_ready_state() == WebSocketPeer.STATE_OPEN:
-		_socket.close(1001, "runtime gone")
-	_drop_socket()
-	_state = State.IDLE
-	if was_ready:
-		lost.emit(1006, reason)
-
-
-## Polls the socket: reads events and audio, handshakes, reconnects, reports playout.
-func poll() -> void:
-	var now := Time.get_ticks_msec()
-	match _state:
-		State.IDLE, State.REFUSED:
-			return
-		State.WAITING:
-			if now >= _retry_at:
-				_start_socket(now)
-			return
-	_socket.poll()
-	var ready_state := _socket.get_ready_state()
-	if ready_state == WebSocketPeer.STATE_OPEN:
-		if _state == State.CONNECTING:
-			_send_hello(now)
-		_drain()
-	elif ready_state == WebSocketPeer.STATE_CLOSED:
-		_on_closed(now)
-		return
-	if _state == State.READY:
-		if now >= _next_report:
-			_next_report = now + PLAYOUT_REPORT_MSEC
-			_report_playout()
-	elif _state != State.IDLE and now > _deadline:
-		_fail_attempt(now, "no answer from the runtime at %s" % _url)
-
-
-## Returns the current [enum State].
-func get_state() -> State:
-	return _state
-
-
-## Returns true once the runtime welcomed this client (requests can be sent).
-func is_ready() -> bool:
-	return _state == State.READY
-
-
-## Returns why the runtime refused this client (state [constant State.REFUSED]), else "".
-func get_refusal() -> String:
-	return _refusal
-
-
-## Returns the runtime URL this bridge connects to.
-func get_url() -> String:
-	return _url
-
-
-## Returns why the last attempt to reach the runtime failed ("" after a welcome).
-func get_last_failure() -> String:
-	return _last_failure
-
-
-## Sends request [param kind] with [param fields]; returns its id when [param want_result]
-## (a [signal result_received] follows), 0 when sent without id, -1 when not sent.
-func request(kind: String, fields: Dictionary = {}, want_result: bool = false) -> int:
-	if _state != State.READY:
-		return -1
-	var message := fields.duplicate()
-	message["t"] = kind
-	var id := 0
-	if want_result:
-		id = _next_id
-		_next_id += 1
-		message["id"] = id
-	if _send(message) != OK:
-		return -1
-	if want_result:
-		_pending[id] = kind
-	return id
-
-
-## Remembers request [param kind] under [param sticky_name] so it is re-sent after every
-## reconnection, and sends it now when [param send_now] and connected. Returns the id (see
-## [method request]).
-func set_sticky(
-	sticky_name: String, kind: String, fields: Dictionary, send_now: bool = true
+## Joins [param room] as [param identity] with a token the runtime mints ([code]connect[/code]
+## without a token; a development runtime), sticky like [method join].
+func join_with_dev_token(
+	url: String, room: String, identity: String, display_name: String, send_now: bool
 ) -> int:
-	var message := fields.duplicate()
-	message["t"] = kind
-	_sticky[sticky_name] = message
-	if not send_now:
-		return -1
-	return send_sticky(sticky_name)
+	var fields := {"url": url, "room": room, "identity": identity, "name": display_name}
+	return _set_sticky(STICKY_CONNECT, "connect", fields, send_now)
 
 
-## Sends the sticky request [param sticky_name] now, with an id; returns it (or -1).
-func send_sticky(sticky_name: String) -> int:
-	if not _sticky.has(sticky_name):
-		return -1
-	var message: Dictionary = _sticky[sticky_name]
-	var fields := message.duplicate()
-	fields.erase("t")
-	return request(str(message["t"]), fields, true)
+## Returns true while a join ([method join], [method join_with_dev_token]) is remembered.
+func has_join() -> bool:
+	return has_sticky(STICKY_CONNECT)
 
 
-## Forgets the sticky request [param sticky_name].
-func clear_sticky(sticky_name: String) -> void:
-	_sticky.erase(sticky_name)
+## Sends the remembered join again now; returns its id or -1.
+func resend_join() -> int:
+	return send_sticky(STICKY_CONNECT)
 
 
-## Returns true when a sticky request named [param sticky_name] is remembered.
-func has_sticky(sticky_name: String) -> bool:
-	return _sticky.has(sticky_name)
+## Forgets the remembered join (it is no longer re-sent after a reconnection).
+func forget_join() -> void:
+	clear_sticky(STICKY_CONNECT)
 
 
-## Routes the audio of [param slot] to [param sink].
-func set_slot_sink(slot: int, sink: ParticipantAudio) -> void:
-	_sinks[slot] = sink
+## Leaves the room (request [code]disconnect[/code]); with an id when [param want_result].
+func leave(want_result: bool) -> int:
+	return _send_request("disconnect", {}, want_result)
 
 
-## Stops routing the audio of [param slot] (it is then counted as unrouted).
-func clear_slot_sink(slot: int) -> void:
-	_sinks.erase(slot)
+## Sets the microphone (request [code]mic[/code], sticky).
+func set_microphone(muted: bool, ptt: bool, talk: bool, echo_cancellation: bool) -> int:
+	var fields := {"muted": muted, "ptt": ptt, "talk": talk, "echo_cancellation": echo_cancellation}
+	return _set_sticky(STICKY_MIC, "mic", fields, is_ready())
 
 
-## Handles one binary frame from the runtime (called by [method poll]; public for benchmarks
-## and tests). Anything but a Dictionary with a String [code]"t"[/code] is counted in
-## [member bad_messages] and ignored.
-func handle_frame(frame: PackedByteArray) -> void:
-	var decoded: Variant = bytes_to_var(frame)
-	if typeof(decoded) != TYPE_DICTIONARY:
-		bad_messages += 1
-		return
-	var message: Dictionary = decoded
-	var kind: Variant = message.get("t")
-	if typeof(kind) != TYPE_STRING:
-		bad_messages += 1
-		return
-	if _state == State.HANDSHAKING:
-		if kind == "challenge" and not _runtime_proven:
-			_on_challenge(message)
-		elif kind == "welcome" and _runtime_proven:
-			_on_welcome(message)
-		else:  # a program that answers without proving itself is not the runtime
-			_fail_attempt(
-				Time.get_ticks_msec(),
-				(
-					"the program at %s answered %s before proving it knows the session key"
-					% [_url, kind]
-				)
-			)
-	elif kind == "audio":
-		_route_audio(message)
-	else:
-		_dispatch(kind, message)
+## Sets voice activation (request [code]mic[/code] with its [code]vad[/code] fields, sticky).
+func set_voice_activation(vad: bool, vad_threshold_db: float, vad_hang_ms: int) -> int:
+	var fields := {"vad": vad, "vad_threshold_db": vad_threshold_db, "vad_hang_ms": vad_hang_ms}
+	return _set_sticky(STICKY_VAD, "mic", fields, is_ready())
 
 
-func _start_socket(now: int) -> Error:
-	_socket = WebSocketPeer.new()
-	_socket.inbound_buffer_size = INBOUND_BUFFER_BYTES
-	_socket.outbound_buffer_size = OUTBOUND_BUFFER_BYTES
-	var error := _socket.connect_to_url(_url)
-	if error != OK:
-		_fail_attempt(now, "cannot open %s (error %d)" % [_url, error])
-		return error
-	_state = State.CONNECTING
-	_deadline = now + CONNECT_TIMEOUT_MSEC
-	return OK
+## Sets the linear [param gain] of [param identity] (request [code]volume[/code], sticky).
+func set_volume(identity: String, gain: float) -> int:
+	var fields := {"identity": identity, "gain": gain}
+	return _set_sticky("volume:" + identity, "volume", fields, is_ready())
 
 
-func _drop_socket() -> void:
-	_socket = null
-	_runtime_proven = false
-	_pending.clear()
-	_sinks.clear()
+## Sends the volume of [param identity] again (its new slot starts at gain 1); -1 if none set.
+func resend_volume(identity: String) -> int:
+	return send_sticky("volume:" + identity) if has_sticky("volume:" + identity) else -1
 
 
-func _send_hello(now: int) -> void:
-	_nonce = Crypto.new().generate_random_bytes(LiveKitHandshake.NONCE_BYTES)
-	_runtime_proven = false
-	var hello := {
-		"t": "hello",
-		"protocol": PROTOCOL_VERSION,
-		"nonce": _nonce,
-		"mix_rate": roundi(AudioServer.get_mix_rate()),
-		"engine": str(Engine.get_version_info().get("string", "")),
-		"client": CLIENT_NAME,
-		"target_ms": LiveKitSettings.playout_target_ms(),
-	}
-	_state = State.HANDSHAKING
-	_deadline = now + HANDSHAKE_TIMEOUT_MSEC
-	if _send(hello) != OK:
-		_fail_attempt(now, "could not send the hello")
+## Forces the audio of [param identity] on or off (request [code]subscribe[/code], sticky).
+func set_subscribed(identity: String, subscribed: bool) -> int:
+	var fields := {"identity": identity, "subscribed": subscribed}
+	return _set_sticky("subscribe:" + identity, "subscribe", fields, is_ready())
 
 
-func _on_challenge(message: Dictionary) -> void:
-	var server_nonce: Variant = message.get("nonce")
-	var given: Variant = message.get("proof")
-	var port := LiveKitHandshake.url_port(_url)
-	if (
-		typeof(server_nonce) != TYPE_PACKED_BYTE_ARRAY
-		or typeof(given) != TYPE_PACKED_BYTE_ARRAY
-		or (server_nonce as PackedByteArray).size() != LiveKitHandshake.NONCE_BYTES
-		or not LiveKitHandshake.proofs_match(
-			LiveKitHandshake.compute_proof(_key, "runtime", port, _nonce, server_nonce), given
-		)
-	):
-		_fail_attempt(
-			Time.get_ticks_msec(),
-			(
-				(
-					"the program at %s did not prove it knows the session key: the key is wrong, "
-					+ "or another program listens on that port (nothing secret was sent)"
-				)
-				% _url
-			)
-		)
-		return
-	_runtime_proven = true
-	var answer := LiveKitHandshake.compute_proof(_key, "godot", port, _nonce, server_nonce)
-	if _send({"t": "proof", "proof": answer}) != OK:
-		_fail_attempt(Time.get_ticks_msec(), "could not send the proof")
+## Sets the hearing range in metres and the most participants heard (request
+## [code]hearing[/code], sticky).
+func set_hearing(hearing_range: float, max_audible: int) -> int:
+	var fields := {"range": hearing_range, "max_audible": max_audible}
+	return _set_sticky(STICKY_HEARING, "hearing", fields, is_ready())
+
+
+## Shares the listener's position and forward direction (request [code]pose[/code]).
+func send_pose(p: Vector3, f: Vector3) -> int:
+	return _send_request("pose", {"p": p, "f": f})
+
+
+## Sends captured microphone and far-end frames (request [code]capture[/code]).
+func send_capture(mic: PackedVector2Array, far: PackedVector2Array, latency_ms: float) -> int:
+	return _send_request("capture", {"mic": mic, "far": far, "latency_ms": latency_ms})
+
+
+## Sends a data packet (request [code]data[/code], with an id).
+func send_data(
+	payload: PackedByteArray, topic: String, reliable: bool, to: PackedStringArray
+) -> int:
+	var fields := {"payload": payload, "topic": topic, "reliable": reliable, "to": to}
+	return _send_request("data", fields, true)
+
+
+## Asks for the runtime's counters (request [code]stats[/code]; [signal stats_received]).
+func request_stats() -> int:
+	return _send_request("stats", {})
+
+
+## Reports playout levels per slot (request [code]playout[/code]).
+func send_playout(
+	slots: PackedInt32Array,
+	buffered: PackedInt32Array,
+	underruns: PackedInt32Array,
+	dropped: PackedInt32Array
+) -> int:
+	var fields := {"slots": slots, "buffered": buffered, "underruns": underruns, "dropped": dropped}
+	return _send_request("playout", fields)
 
 
 func _on_welcome(message: Dictionary) -> void:
-	welcome = message
-	_state = State.READY
-	_last_failure = ""
-	_attempts = 0
 	_next_report = 0
-	for sticky_name: String in _sticky.keys():
-		send_sticky(sticky_name)
-	welcomed.emit(message)
+	super(message)
 
 
-func _on_closed(now: int) -> void:
-	var code := _socket.get_close_code()
-	var reason := _socket.get_close_reason()
-	var was_ready := _state == State.READY
-	_drop_socket()
-	if code == CLOSE_BAD_KEY or code == CLOSE_BAD_PROTOCOL:
-		_state = State.REFUSED
-		_refusal = "the LiveKit runtime refused this client: %s (close %d)" % [reason, code]
-		refused.emit(_refusal)
+func _poll_ready(now: int) -> void:
+	if now < _next_report:
 		return
-	if was_ready:
-		_state = State.WAITING
-		lost.emit(code, reason)
-		_schedule_retry(now)
+	_next_report = now + PLAYOUT_REPORT_MSEC
+	if audio_router == null:
 		return
-	_fail_attempt(now, "the runtime at %s closed the connection (%d %s)" % [_url, code, reason])
+	var levels := audio_router.take_playout()
+	if not levels.is_empty():
+		send_playout(levels[0], levels[1], levels[2], levels[3])
 
 
-func _fail_attempt(now: int, reason: String) -> void:
-	_drop_socket()
-	_last_failure = reason
-	_attempts += 1
-	attempt_failed.emit(_attempts, reason)
-	_schedule_retry(now)
+func _on_message(kind: String, message: Dictionary) -> void:
+	if kind == "audio":
+		_on_audio(message)
+	elif EVENT_SIGNALS.has(kind):
+		emit_signal.callv([EVENT_SIGNALS[kind]] + read_fields(kind, message))
+	elif kind == "result":
+		var fields := read_fields(kind, message)  # id, ok, error
+		result_received.emit(fields[0], _take_pending(fields[0]), fields[1], fields[2])
+	elif kind == "stats":
+		stats_received.emit(message)
+	else:
+		bad_messages += 1
 
 
-func _schedule_retry(now: int) -> void:
-	if not auto_reconnect:
-		_state = State.IDLE
-		return
-	var delay := mini(RETRY_MAX_MSEC, RETRY_FIRST_MSEC << mini(_attempts, 8))
-	_retry_at = now + delay
-	_state = State.WAITING
-
-
-func _send(message: Dictionary) -> Error:
-	if _socket == null or _socket.get_ready_state() != WebSocketPeer.STATE_OPEN:
-		send_failures += 1
-		return ERR_UNAVAILABLE
-	var error := _socket.send(var_to_bytes(message), WebSocketPeer.WRITE_MODE_BINARY)
-	if error != OK:
-		send_failures += 1
-	return error
-
-
-func _drain() -> void:
-	var budget := MAX_PACKETS_PER_POLL
-	while budget > 0 and _socket != null and _socket.get_available_packet_count() > 0:
-		budget -= 1
-		var frame := _socket.get_packet()
-		if _socket.was_string_packet():
-			bad_messages += 1
-			continue
-		handle_frame(frame)
-
-
-func _route_audio(message: Dictionary) -> void:
+func _on_audio(message: Dictionary) -> void:
 	var slots_value: Variant = message.get("slots")
 	var counts_value: Variant = message.get("counts")
 	var pcm_value: Variant = message.get("pcm")
@@ -461,136 +251,10 @@ func _route_audio(message: Dictionary) -> void:
 		return
 	var slots: PackedInt32Array = slots_value
 	var counts: PackedInt32Array = counts_value
-	var pcm: PackedVector2Array = pcm_value
 	if slots.size() != counts.size():
 		bad_messages += 1
 		return
 	audio_messages += 1
 	last_audio_slot_count = slots.size()
-	var total := pcm.size()
-	var offset := 0
-	for i in slots.size():
-		var count := counts[i]
-		if count < 0 or offset + count > total:
-			bad_messages += 1
-			return
-		var sink: Variant = _sinks.get(slots[i])
-		if is_instance_valid(sink):
-			(sink as ParticipantAudio).push_stereo(pcm.slice(offset, offset + count))
-			audio_frames_routed += count
-		else:
-			audio_frames_unrouted += count
-		offset += count
-
-
-func _report_playout() -> void:
-	if _sinks.is_empty():
-		return
-	var slots := PackedInt32Array()
-	var buffered := PackedInt32Array()
-	var underruns := PackedInt32Array()
-	var dropped := PackedInt32Array()
-	for slot: int in _sinks:
-		var sink: Variant = _sinks[slot]
-		if not is_instance_valid(sink):
-			continue
-		var audio := sink as ParticipantAudio
-		slots.append(slot)
-		buffered.append(audio.buffered_frames())
-		underruns.append(audio.take_underruns())
-		dropped.append(audio.take_dropped_frames())
-	if not slots.is_empty():
-		var report := {"t": "playout", "slots": slots, "buffered": buffered}
-		report["underruns"] = underruns
-		report["dropped"] = dropped
-		_send(report)
-
-
-func _dispatch(kind: String, message: Dictionary) -> void:
-	match kind:
-		"result":
-			var id := _int(message, "id")
-			var request_kind: String = _pending.get(id, "")
-			_pending.erase(id)
-			var ok: Variant = message.get("ok")
-			var succeeded := typeof(ok) == TYPE_BOOL and bool(ok)
-			result_received.emit(id, request_kind, succeeded, _str(message, "error"))
-		"room_connected":
-			var participants: Variant = message.get("participants")
-			room_connected.emit(
-				_str(message, "room"),
-				_str(message, "identity"),
-				_str(message, "sid"),
-				participants if typeof(participants) == TYPE_ARRAY else []
-			)
-		"room_disconnected":
-			room_disconnected.emit(_str(message, "reason"))
-		"connection_failed":
-			connection_failed.emit(_str(message, "reason"))
-		"reconnecting":
-			reconnecting.emit()
-		"reconnected":
-			reconnected.emit()
-		"participant_connected":
-			participant_connected.emit(
-				_str(message, "identity"),
-				_str(message, "name"),
-				_str(message, "sid"),
-				_str(message, "metadata")
-			)
-		"participant_disconnected":
-			participant_disconnected.emit(_str(message, "identity"))
-		"track_subscribed":
-			track_subscribed.emit(
-				_str(message, "identity"), _str(message, "track_sid"), _int(message, "slot")
-			)
-		"track_unsubscribed":
-			_sinks.erase(_int(message, "slot"))
-			track_unsubscribed.emit(
-				_str(message, "identity"), _str(message, "track_sid"), _int(message, "slot")
-			)
-		_:
-			_dispatch_more(kind, message)
-
-
-func _dispatch_more(kind: String, message: Dictionary) -> void:
-	match kind:
-		"track_muted":
-			track_muted.emit(_str(message, "identity"), _str(message, "track_sid"))
-		"track_unmuted":
-			track_unmuted.emit(_str(message, "identity"), _str(message, "track_sid"))
-		"active_speakers_changed":
-			var identities: Variant = message.get("identities")
-			if typeof(identities) != TYPE_PACKED_STRING_ARRAY:
-				identities = PackedStringArray()
-			active_speakers_changed.emit(identities)
-		"connection_quality_changed":
-			connection_quality_changed.emit(_str(message, "identity"), _str(message, "quality"))
-		"data_received":
-			var payload: Variant = message.get("payload")
-			if typeof(payload) != TYPE_PACKED_BYTE_ARRAY:
-				payload = PackedByteArray()
-			data_received.emit(_str(message, "identity"), _str(message, "topic"), payload)
-		"pose":
-			pose_received.emit(_str(message, "identity"), _vec3(message, "p"), _vec3(message, "f"))
-		"error":
-			error_received.emit(_str(message, "code"), _str(message, "message"))
-		"stats":
-			stats_received.emit(message)
-		_:
-			bad_messages += 1
-
-
-static func _str(message: Dictionary, key: String) -> String:
-	var value: Variant = message.get(key)
-	return value if typeof(value) == TYPE_STRING else ""
-
-
-static func _int(message: Dictionary, key: String) -> int:
-	var value: Variant = message.get(key)
-	return value if typeof(value) == TYPE_INT else -1
-
-
-static func _vec3(message: Dictionary, key: String) -> Vector3:
-	var value: Variant = message.get(key)
-	return value if typeof(value) == TYPE_VECTOR3 else Vector3.ZERO
+	if audio_router != null and not audio_router.route(slots, counts, pcm_value):
+		bad_messages += 1

@@ -45,7 +45,7 @@ static func has_attach_url(explicit_url: String) -> bool:
 func is_started() -> bool:
 	if _launcher != null:
 		return _launcher.is_running()
-	return _bridge.get_state() != LiveKitBridge.State.IDLE
+	return _bridge.get_state() != LiveKitBridgeConnection.State.IDLE
 
 
 ## Returns true while a spawned runtime is being started (or restarted) and has not announced
@@ -61,7 +61,7 @@ func get_launcher() -> LiveKitRuntimeLauncher:
 
 ## Returns why the runtime cannot be reached ("" if it can, or nothing was tried yet).
 func get_failure() -> String:
-	if _bridge.get_state() == LiveKitBridge.State.REFUSED:
+	if _bridge.get_state() == LiveKitBridgeConnection.State.REFUSED:
 		return _bridge.get_refusal()
 	return _failure
 
@@ -69,7 +69,7 @@ func get_failure() -> String:
 ## Attaches to or spawns the runtime, unless already started; returns an error (and sets
 ## [method get_failure]) when that is impossible here.
 func start(explicit_url: String, explicit_key: String) -> Error:
-	if _bridge.get_state() == LiveKitBridge.State.REFUSED:
+	if _bridge.get_state() == LiveKitBridgeConnection.State.REFUSED:
 		return ERR_UNAUTHORIZED
 	if is_started():
 		return OK

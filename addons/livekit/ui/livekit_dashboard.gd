@@ -4,13 +4,21 @@ extends VBoxContainer
 ## The room dashboard of the LiveKit dock: the rooms on a server and, for the watched room, every
 ## participant with a live speaking meter and moderation buttons.
 ##
-## Fed with [code]dashboard[/code] events ([method apply_dashboard], see the "Editor services"
-## section of docs/bridge-protocol.md); asks for things with [signal action_requested]
-## ([code]dashboard_watch[/code], [code]dashboard_unwatch[/code], [code]dashboard_action[/code]),
-## which [LiveKitDock] forwards to the editor runtime. Remove asks for a second press.
+## Shows what [code]dashboard[/code] events carry ([method show_dashboard], see the "Editor
+## services" section of docs/bridge-protocol.md); asks for things with [signal watch_requested],
+## [signal unwatch_requested] and [signal action_requested], which [LiveKitDock] forwards to
+## the editor runtime. Remove asks for a second press.
 
-## The dashboard wants request [param kind] sent with [param fields].
-signal action_requested(kind: String, fields: Dictionary)
+## The dashboard wants updates about [param room] on the server of [param profile] (empty: the
+## server at [param url]).
+signal watch_requested(room: String, profile: String, url: String)
+## The dashboard wants the updates to stop.
+signal unwatch_requested
+## The dashboard wants [param action] done to [param identity] (or its track
+## [param track_sid], or its [param metadata] set) in [param room].
+signal action_requested(
+	action: String, room: String, identity: String, track_sid: String, metadata: String
+)
 
 ## Level (dBFS) shown as an empty meter.
 const METER_FLOOR_DB := -60.0
@@ -69,35 +77,28 @@ func _process(_delta: float) -> void:
 
 ## Asks for updates about [param room] (empty: the room list only).
 func watch(room: String) -> void:
-	var fields := {"room": room}
-	if not profile.is_empty():
-		fields["profile"] = profile
-	else:
-		fields["url"] = server_url
 	_room = room
-	action_requested.emit("dashboard_watch", fields)
+	watch_requested.emit(room, profile, server_url if profile.is_empty() else "")
 
 
 ## Stops the updates (and the hidden observer leaves the room).
 func unwatch() -> void:
-	action_requested.emit("dashboard_unwatch", {})
+	unwatch_requested.emit()
 
 
-## Shows a [code]dashboard[/code] event: rooms, the watched room's participants, the error.
-func apply_dashboard(event: Dictionary) -> void:
-	var rooms: Variant = event.get("rooms")
-	_rooms.text = _describe_rooms(rooms if rooms is Array else [])
-	var room: Variant = event.get("room")
-	if room is String and not (room as String).is_empty():
+## Shows the [param rooms] on the server and the watched [param room]'s [param participants]
+## (Dictionaries as the "Editor services" section of docs/bridge-protocol.md describes them),
+## and the [param error] of the last update ("" when none).
+func show_dashboard(rooms: Array, room: String, participants: Array, error: String) -> void:
+	_rooms.text = _describe_rooms(rooms)
+	if not room.is_empty():
 		_room = room
 		if not _room_name.has_focus():
 			_room_name.text = room
-	var error := str(event.get("error", ""))
 	_error.text = error
 	_error.visible = not error.is_empty()
-	var listed: Variant = event.get("participants")
 	var seen: Dictionary[String, bool] = {}
-	for entry: Variant in listed if listed is Array else []:
+	for entry: Variant in participants:
 		if entry is Dictionary and str((entry as Dictionary).get("identity", "")) != "":
 			var participant: Dictionary = entry
 			var identity := str(participant["identity"])
@@ -162,14 +163,7 @@ func close_metadata_editor() -> void:
 
 
 func _action(action: String, identity: String, track_sid: String, metadata: String) -> void:
-	var fields := {
-		"action": action,
-		"room": _room,
-		"identity": identity,
-		"track_sid": track_sid,
-		"metadata": metadata,
-	}
-	action_requested.emit("dashboard_action", fields)
+	action_requested.emit(action, _room, identity, track_sid, metadata)
 
 
 func _make_row(identity: String) -> Control:

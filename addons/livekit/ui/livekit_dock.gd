@@ -5,16 +5,14 @@ extends VBoxContainer
 ##
 ## A plain [Control] scene ([code]livekit_dock.tscn[/code]) with no editor dependency: the
 ## editor plugin docks it and connects it to a [LiveKitEditorServices] (the editor-mode
-## runtime), and tests drive it by feeding event Dictionaries to [method apply_event]. Every
-## request it wants sent goes out through [signal request_made] (and to the services, if set).
+## runtime). It asks for things with the services' typed request methods and shows what the
+## services' [LiveKitEditorBridge] signals say (a minted token: [method show_token]); it never
+## sees a message.
 ## [br][br]
 ## The API secret lives only in the secret field until [b]Save profile[/b] sends it in one
 ## [code]profile_save[/code] request; the field is cleared right after and the secret is kept
 ## nowhere else (the runtime stores it in the user's profiles file, outside the project).
 ## Minted tokens are kept in memory only.
-
-## The dock wants request [param kind] sent with [param fields] (docs/bridge-protocol.md).
-signal request_made(kind: String, fields: Dictionary)
 ## "Use in selected LiveKitClient" was pressed: [param token] is for the server at [param url].
 signal token_use_requested(token: String, url: String)
 
@@ -89,7 +87,14 @@ func _ready() -> void:
 	_copy.pressed.connect(copy_token)
 	_use.pressed.connect(use_token)
 	_profile_list.item_selected.connect(func(_index: int) -> void: _on_profile_selected())
-	_dashboard.action_requested.connect(_send)
+	_dashboard.watch_requested.connect(
+		func(room: String, profile: String, url: String) -> void:
+			_sent(_services.watch_dashboard(room, profile, url) if _services != null else 0)
+	)
+	_dashboard.unwatch_requested.connect(
+		func() -> void: _sent(_services.unwatch_dashboard() if _services != null else 0)
+	)
+	_dashboard.action_requested.connect(_on_dashboard_action)
 	_tabs.set_tab_title(0, "Server & token")
 	_tabs.set_tab_title(1, "Room dashboard")
 	resized.connect(_update_layout)
@@ -99,43 +104,106 @@ func _ready() -> void:
 	_set_status("Pick a server profile, or add one.", false)
 
 
-## Connects the dock to the editor runtime: requests go to [param services], its events come
-## back to [method apply_event]. The services node becomes a child of the dock.
+## Connects the dock to the editor runtime: requests go to [param services], and the events of
+## its bridge are shown here. The services node becomes a child of the dock.
 func set_services(services: LiveKitEditorServices) -> void:
 	_services = services
 	if services.get_parent() == null:
 		add_child(services)
-	services.event_received.connect(apply_event)
+	var link := services.bridge
+	link.profiles_received.connect(_show_profiles)
+	link.token_minted.connect(
+		func(_id: int, token: String, info: Dictionary) -> void: show_token(token, info)
+	)
+	link.dashboard_received.connect(
+		func(rooms: Array, room: String, participants: Array, error: String) -> void:
+			_dashboard.show_dashboard(rooms, room, participants, error)
+	)
+	link.result_received.connect(
+		func(_id: int, kind: String, ok: bool, error: String) -> void: _show_result(kind, ok, error)
+	)
+	link.error_received.connect(_show_error)
+	services.status_changed.connect(
+		func(text: String, _is_ready: bool) -> void: _show_runtime_status(text)
+	)
 	if is_visible_in_tree():
 		refresh_profiles()
 
 
-## Shows an event from the editor runtime (or a test): [code]profiles[/code],
-## [code]token_minted[/code], [code]dashboard[/code], [code]result[/code], [code]error[/code]
-## or [code]runtime_status[/code]. Returns false for anything else.
-func apply_event(event: Dictionary) -> bool:
-	match str(event.get("t", "")):
-		"profiles":
-			_show_profiles(event.get("profiles"))
-		"token_minted":
-			_show_token(str(event.get("token", "")), event.get("info"))
-		"dashboard":
-			_dashboard.apply_dashboard(event)
-		"result":
-			_show_result(event)
-		"error":
-			_set_status("%s: %s" % [event.get("code", "error"), event.get("message", "")], true)
-		"runtime_status":
-			_set_status(str(event.get("text", "")), false)
-		_:
-			return false
-	return true
+## Shows the server [param profiles] (Dictionaries with name, url and api_key).
+func _show_profiles(profiles: Array) -> void:
+	var keep := get_selected_profile()
+	_profiles.clear()
+	_profile_list.clear()
+	for entry: Variant in profiles:
+		if entry is Dictionary:
+			var profile: Dictionary = entry
+			var shown := {
+				"name": str(profile.get("name", "")),
+				"url": str(profile.get("url", "")),
+				"api_key": str(profile.get("api_key", "")),
+			}
+			_profiles.append(shown)
+			var index := _profile_list.add_item("%s  ·  %s" % [shown["name"], shown["url"]])
+			_profile_list.set_item_tooltip(index, "API key %s" % shown["api_key"])
+	if not keep.is_empty():
+		select_profile(keep)
+	elif _profiles.size() > 0:
+		_profile_list.select(0)
+		_on_profile_selected()
+	_set_status("%d server profile(s)." % _profiles.size(), false)
+
+
+## Shows a minted [param token] and what [param info] says of it (identity, room, grants,
+## expires_at).
+func show_token(token: String, info: Dictionary) -> void:
+	_token = token
+	_token_text.text = token
+	var grants: Variant = info.get("grants", [])
+	var grant_names := PackedStringArray()
+	if grants is Array or grants is PackedStringArray:
+		grant_names = PackedStringArray(grants)
+	var expires := str(info.get("expires_at", ""))
+	var when := expires.replace("T", " ").left(16) + " UTC" if not expires.is_empty() else "never"
+	var grant_text := ", ".join(grant_names) if not grant_names.is_empty() else "none"
+	_token_info.tooltip_text = "grants: " + grant_text
+	if grant_text.length() > 36:
+		grant_text = grant_text.left(34) + "…"
+	_token_info.text = (
+		"%s in %s, expires %s\ngrants: %s"
+		% [info.get("identity", _identity.text), info.get("room", _room.text), when, grant_text]
+	)
+	_update_token_buttons()
+	_set_status("Token minted (kept in memory only).", false)
+
+
+## Shows the answer to a request of type [param kind].
+func _show_result(kind: String, ok: bool, error: String) -> void:
+	if ok:
+		match kind:
+			"profile_save":
+				_set_status("Profile saved (outside the project).", false)
+				refresh_profiles()
+			"dashboard_action":
+				_set_status("Done.", false)
+		return
+	_set_status("%s failed: %s" % [kind, error], true)
+
+
+## Shows an error the runtime reported.
+func _show_error(code: String, message: String) -> void:
+	_set_status("%s: %s" % [code if not code.is_empty() else "error", message], true)
+
+
+## Shows how the connection to the editor runtime stands.
+func _show_runtime_status(text: String) -> void:
+	_set_status(text, false)
 
 
 ## Asks the runtime for the server profiles.
 func refresh_profiles() -> void:
 	_profiles_requested = true
-	_send("profiles_list", {})
+	_sent(_services.list_profiles() if _services != null else 0)
 
 
 ## Sends the profile form in a [code]profile_save[/code] request and clears the secret field;
@@ -145,26 +213,20 @@ func save_profile() -> bool:
 	var profile_name := _profile_name.text.strip_edges()
 	var url := _profile_url.text.strip_edges()
 	var api_key := _profile_key.text.strip_edges()
-	var fields := {
-		"name": profile_name,
-		"url": url,
-		"api_key": api_key,
-		"api_secret": _profile_secret.text.strip_edges(),
-	}
+	var secret := _profile_secret.text.strip_edges()
 	_profile_secret.clear()
 	var problem := ""
 	if profile_name.is_empty():
 		problem = "name the profile"
 	elif not LiveKitSettings.is_server_url(url):
 		problem = "the URL must start with ws://, wss://, http:// or https://"
-	elif api_key.is_empty() or str(fields["api_secret"]).is_empty():
+	elif api_key.is_empty() or secret.is_empty():
 		problem = "enter the API key and secret"
 	if not problem.is_empty():
-		fields.clear()
 		_set_status("Profile not saved: %s." % problem, true)
 		return false
-	_send("profile_save", fields)
-	fields.clear()
+	if _services != null:
+		_sent(_services.save_profile(profile_name, url, api_key, secret))
 	_show_profile_form(false)
 	_set_status("Saving profile %s…" % profile_name, false)
 	return true
@@ -186,23 +248,17 @@ func mint_token() -> bool:
 		_set_status("No token: %s." % problem, true)
 		return false
 	var display := _display_name.text.strip_edges()
-	var fields := _server_fields()
-	(
-		fields
-		. merge(
-			{
-				"identity": identity,
-				"name": display if not display.is_empty() else identity,
-				"room": _room.text.strip_edges(),
-				"grants": get_grants(),
-				"ttl": ttl,
-				"metadata": _metadata.text,
-			}
+	var room := _room.text.strip_edges()
+	_token_url = _selected_url()
+	if _services != null:
+		var shown_name := display if not display.is_empty() else identity
+		var profile := get_selected_profile()
+		_sent(
+			_services.mint_token(
+				identity, shown_name, room, get_grants(), ttl, _metadata.text, profile, _token_url
+			)
 		)
-	)
-	_token_url = str(fields.get("url", _selected_url()))
-	_send("token_mint", fields)
-	_set_status("Minting a token for %s in %s…" % [identity, fields["room"]], false)
+	_set_status("Minting a token for %s in %s…" % [identity, room], false)
 	return true
 
 
@@ -304,19 +360,17 @@ func get_status() -> String:
 	return _status.text
 
 
-func _send(kind: String, fields: Dictionary) -> void:
-	request_made.emit(kind, fields)
+## Says so when request id [param id] could not be sent (-1).
+func _sent(id: int) -> void:
+	if id < 0:
+		_set_status("The editor runtime is not available (see the line above).", true)
+
+
+func _on_dashboard_action(
+	action: String, room: String, identity: String, track_sid: String, metadata: String
+) -> void:
 	if _services != null:
-		var id := _services.request(kind, fields)
-		if id < 0:
-			_set_status("The editor runtime is not available (see the line above).", true)
-
-
-func _server_fields() -> Dictionary:
-	var profile := get_selected_profile()
-	if not profile.is_empty():
-		return {"profile": profile, "url": _selected_url()}
-	return {"url": _selected_url()}
+		_sent(_services.dashboard_action(action, room, identity, track_sid, metadata))
 
 
 func _selected_url() -> String:
@@ -325,69 +379,6 @@ func _selected_url() -> String:
 		return str(_profiles[selected[0]].get("url", LOCAL_URL))
 	var typed := _profile_url.text.strip_edges()
 	return typed if LiveKitSettings.is_server_url(typed) else LOCAL_URL
-
-
-func _show_profiles(listed: Variant) -> void:
-	var keep := get_selected_profile()
-	_profiles.clear()
-	_profile_list.clear()
-	for entry: Variant in listed if listed is Array else []:
-		if entry is Dictionary:
-			var profile: Dictionary = entry
-			var shown := {
-				"name": str(profile.get("name", "")),
-				"url": str(profile.get("url", "")),
-				"api_key": str(profile.get("api_key", "")),
-			}
-			_profiles.append(shown)
-			var index := _profile_list.add_item("%s  ·  %s" % [shown["name"], shown["url"]])
-			_profile_list.set_item_tooltip(index, "API key %s" % shown["api_key"])
-	if not keep.is_empty():
-		select_profile(keep)
-	elif _profiles.size() > 0:
-		_profile_list.select(0)
-		_on_profile_selected()
-	_set_status("%d server profile(s)." % _profiles.size(), false)
-
-
-func _show_token(token: String, info: Variant) -> void:
-	_token = token
-	_token_text.text = token
-	var details := info as Dictionary if info is Dictionary else {}
-	var grants: Variant = details.get("grants", [])
-	var grant_names := PackedStringArray()
-	if grants is Array or grants is PackedStringArray:
-		grant_names = PackedStringArray(grants)
-	var expires := str(details.get("expires_at", ""))
-	var when := expires.replace("T", " ").left(16) + " UTC" if not expires.is_empty() else "never"
-	var grant_text := ", ".join(grant_names) if not grant_names.is_empty() else "none"
-	_token_info.tooltip_text = "grants: " + grant_text
-	if grant_text.length() > 36:
-		grant_text = grant_text.left(34) + "…"
-	_token_info.text = (
-		"%s in %s, expires %s\ngrants: %s"
-		% [
-			details.get("identity", _identity.text),
-			details.get("room", _room.text),
-			when,
-			grant_text
-		]
-	)
-	_update_token_buttons()
-	_set_status("Token minted (kept in memory only).", false)
-
-
-func _show_result(event: Dictionary) -> void:
-	var kind := str(event.get("kind", "request"))
-	if bool(event.get("ok", false)):
-		match kind:
-			"profile_save":
-				_set_status("Profile saved (outside the project).", false)
-				refresh_profiles()
-			"dashboard_action":
-				_set_status("Done.", false)
-		return
-	_set_status("%s failed: %s" % [kind, str(event.get("error", "unknown error"))], true)
 
 
 func _on_profile_selected() -> void:

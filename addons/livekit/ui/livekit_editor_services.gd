@@ -3,46 +3,48 @@ class_name LiveKitEditorServices
 extends Node
 ## The editor-mode runtime behind the LiveKit dock: profiles, tokens and the room dashboard.
 ##
-## Speaks the "Editor services" part of docs/bridge-protocol.md through [LiveKitBridge] (a
-## subclass that also surfaces the [code]profiles[/code], [code]token_minted[/code] and
-## [code]dashboard[/code] events the bridge itself does not know). It spawns an editor-mode
-## runtime ([code]runtime ... --editor[/code], found like the game's, see
-## [LiveKitRuntimeLocator]) with [LiveKitRuntimeLauncher] on the first request, or attaches
-## to [member runtime_url].
-## Everything arrives as one kind of value, an event Dictionary for
-## [method LiveKitDock.apply_event]: the runtime's events as they are, [code]result[/code]
-## answers with the request's [code]kind[/code] added, [code]error[/code] events, and
-## [code]{"t": "runtime_status", "text": ..., "ready": bool}[/code] for the connection itself.
+## Speaks the "Editor services" part of docs/bridge-protocol.md through its [member bridge]
+## (a [LiveKitEditorBridge]): its typed request methods ([method save_profile],
+## [method mint_token], ...) forward to the bridge's, and the dock listens to the bridge's
+## typed signals and to [signal status_changed]. It spawns an editor-mode runtime
+## ([code]runtime ... --editor[/code], found like the game's, see [LiveKitRuntimeLocator])
+## with [LiveKitRuntimeLauncher] on the first request, or attaches to [member runtime_url].
 ## Requests made before the runtime is ready wait (at most [constant MAX_QUEUED]).
 
-## An event for the dock (see the class description).
-signal event_received(event: Dictionary)
+## The connection to the runtime changed: [param text] says how, [param ready] whether
+## requests flow.
+signal status_changed(text: String, ready: bool)
 
-## Events of the editor services that [LiveKitBridge] does not dispatch itself.
-const EDITOR_EVENTS: PackedStringArray = ["profiles", "token_minted", "dashboard"]
 ## Requests kept while the runtime starts.
 const MAX_QUEUED := 32
 ## Flag that makes the runtime answer the editor services.
 const EDITOR_FLAG := "--editor"
-## Sticky request name of the dashboard watch (re-sent after a reconnection).
-const WATCH_STICKY := "dashboard"
 
 ## Runtime to attach to (ws://127.0.0.1:PORT); empty: spawn one (desktop editor).
 var runtime_url: String = ""
 ## Session key for [member runtime_url] (never saved; empty: see [LiveKitSettings]).
 var runtime_key: String = ""
+## The bridge to the editor runtime (read-only): its signals carry the events.
+var bridge: LiveKitEditorBridge:
+	get:
+		return _link
+	set(_value):
+		push_error("LiveKit: LiveKitEditorServices.bridge is read-only")
 
-var _link := ServicesLink.new()
+var _link: LiveKitEditorBridge
 var _launcher: ServicesLauncher
-var _queue: Array[Dictionary] = []
+var _queue: Array[Callable] = []
 var _started: bool = false
 
 
+## Uses [param link] as the bridge (tests give one that records what it sends), else a new
+## [LiveKitEditorBridge].
+func _init(link: LiveKitEditorBridge = null) -> void:
+	_link = link if link != null else LiveKitEditorBridge.new()
+
+
 func _ready() -> void:
-	_link.editor_event.connect(event_received.emit)
 	_link.welcomed.connect(_on_welcomed)
-	_link.result_received.connect(_on_result)
-	_link.error_received.connect(_on_error)
 	_link.lost.connect(
 		func(_code: int, reason: String) -> void: _status("runtime lost: %s" % reason, false)
 	)
@@ -62,28 +64,62 @@ func _exit_tree() -> void:
 	stop()
 
 
-## Sends request [param kind] with [param fields]; starts the runtime first if needed.
-## Returns the request id (its [code]result[/code] event carries it), 0 when queued until the
-## runtime is ready, or -1 when the runtime cannot be started here.
-func request(kind: String, fields: Dictionary = {}) -> int:
+## Asks for the server profiles ([code]profiles_list[/code]). Like every request here it
+## starts the runtime first if needed, and returns the request id (its [code]result[/code]
+## carries it), 0 when queued until the runtime is ready, or -1 when the runtime cannot be
+## started here.
+func list_profiles() -> int:
+	return _request(_link.list_profiles)
+
+
+## Saves a server profile ([code]profile_save[/code]); the secret is kept nowhere once sent.
+func save_profile(profile_name: String, url: String, api_key: String, api_secret: String) -> int:
+	return _request(_link.save_profile.bind(profile_name, url, api_key, api_secret))
+
+
+## Mints an access token ([code]token_mint[/code]), signed with [param profile]'s key (or the
+## server at [param url]'s when [param profile] is empty).
+func mint_token(
+	identity: String,
+	display_name: String,
+	room: String,
+	grants: PackedStringArray,
+	ttl: String,
+	metadata: String,
+	profile: String,
+	url: String
+) -> int:
+	var mint := _link.mint_token.bind(
+		identity, display_name, room, grants, ttl, metadata, profile, url
+	)
+	return _request(mint)
+
+
+## Watches [param room] ([code]dashboard_watch[/code]; resumed after a reconnection).
+func watch_dashboard(room: String, profile: String, url: String) -> int:
 	if start() != OK:
 		return -1
-	if kind == "dashboard_watch":
-		var id := _link.set_sticky(WATCH_STICKY, kind, fields, _link.is_ready())
-		return id if _link.is_ready() else 0
-	if kind == "dashboard_unwatch":
-		_link.clear_sticky(WATCH_STICKY)
-	if _link.is_ready():
-		return _link.request(kind, fields, true)
-	if _queue.size() >= MAX_QUEUED:
-		_queue.pop_front()
-	_queue.append({"kind": kind, "fields": fields.duplicate()})
-	return 0
+	var id := _link.watch_dashboard(room, profile, url)
+	return id if _link.is_ready() else 0
 
 
-## Attaches to [member runtime_url] or spawns an editor-mode runtime, unless already started.
+## Stops the dashboard updates ([code]dashboard_unwatch[/code]).
+func unwatch_dashboard() -> int:
+	_link.clear_sticky(LiveKitEditorBridge.STICKY_WATCH)  # not resumed, even before the welcome
+	return _request(_link.unwatch_dashboard)
+
+
+## Moderates a participant of the watched room ([code]dashboard_action[/code]).
+func dashboard_action(
+	action: String, room: String, identity: String, track_sid: String, metadata: String
+) -> int:
+	return _request(_link.dashboard_action.bind(action, room, identity, track_sid, metadata))
+
+
+## Attaches to [member runtime_url] or spawns an editor-mode runtime, unless already started
+## (or the bridge is ready).
 func start() -> Error:
-	if _started:
+	if _started or _link.is_ready():
 		return OK
 	var url := LiveKitSettings.attach_url(runtime_url)
 	if not url.is_empty():
@@ -124,6 +160,18 @@ func is_ready() -> bool:
 	return _link.is_ready()
 
 
+## Sends the request [param send] (a bound request method of the bridge) now, or queues it.
+func _request(send: Callable) -> int:
+	if start() != OK:
+		return -1
+	if _link.is_ready():
+		return send.call()
+	if _queue.size() >= MAX_QUEUED:
+		_queue.pop_front()
+	_queue.append(send)
+	return 0
+
+
 func _on_runtime_ready(url: String) -> void:
 	var chosen := _launcher.get_chosen()
 	_status("editor runtime started (%s: %s)" % [chosen["source"], chosen["program"]], false)
@@ -140,42 +188,16 @@ func _on_runtime_failed(reason: String) -> void:
 	_started = false  # the next request tries again
 
 
-func _on_welcomed(_info: Dictionary) -> void:
+func _on_welcomed(_protocol: int, _runtime: String, _frame_size: int, _target_ms: float) -> void:
 	_status("editor runtime ready at %s" % _link.get_url(), true)
 	var waiting := _queue
 	_queue = []
-	for item in waiting:
-		_link.request(str(item["kind"]), item["fields"], true)
-
-
-func _on_result(id: int, kind: String, ok: bool, error: String) -> void:
-	event_received.emit({"t": "result", "id": id, "kind": kind, "ok": ok, "error": error})
-
-
-func _on_error(code: String, message: String) -> void:
-	event_received.emit({"t": "error", "code": code, "message": message})
+	for send in waiting:
+		send.call()
 
 
 func _status(text: String, ready: bool) -> void:
-	event_received.emit({"t": "runtime_status", "text": text, "ready": ready})
-
-
-## The bridge, plus the editor services' own events.
-class ServicesLink:
-	extends LiveKitBridge
-	## An editor-service event ([constant EDITOR_EVENTS]) arrived, as sent.
-	signal editor_event(message: Dictionary)
-
-	## Surfaces editor-service events; everything else goes to [LiveKitBridge].
-	func handle_frame(frame: PackedByteArray) -> void:
-		if get_state() == State.READY:
-			var decoded: Variant = bytes_to_var(frame)
-			if typeof(decoded) == TYPE_DICTIONARY:
-				var kind: Variant = (decoded as Dictionary).get("t")
-				if typeof(kind) == TYPE_STRING and EDITOR_EVENTS.has(kind):
-					editor_event.emit(decoded)
-					return
-		super.handle_frame(frame)
+	status_changed.emit(text, ready)
 
 
 ## The spawn launcher, with the editor flag.

@@ -123,7 +123,9 @@ func _check_bridge_frames() -> void:
 	var bridge := LiveKitBridge.new()
 	var sink := ParticipantAudio.new()
 	add_child(sink)
-	bridge.set_slot_sink(3, sink)
+	var router := LiveKitSlotRouter.new()  # what LiveKitParticipants owns
+	bridge.audio_router = router
+	router.set_sink(3, sink)
 	var joined: Array[String] = []
 	bridge.participant_connected.connect(
 		func(identity: String, _n: String, _s: String, _m: String) -> void: joined.append(identity)
@@ -158,7 +160,18 @@ func _check_bridge_frames() -> void:
 	)
 	_check("bridge_event_signal", joined == ["ann"], detail)
 	_check("sink_got_slice", sink.get_frames_received() == 200, "%d" % sink.get_frames_received())
-	_check("bridge_request_offline", bridge.request("stats") == -1, "")
+	_check("bridge_request_offline", bridge.request_stats() == -1, "")
+	var speakers: Array[PackedStringArray] = []
+	bridge.active_speakers_changed.connect(
+		func(identities: PackedStringArray) -> void: speakers.append(identities)
+	)
+	var loudest := PackedStringArray(["bob", "ann"])
+	bridge.handle_frame(var_to_bytes({"t": "active_speakers_changed", "identities": loudest}))
+	_check(
+		"bridge_typed_event",
+		speakers.size() == 1 and speakers[0] == loudest and bridge.bad_messages == 5,
+		str(speakers)
+	)
 	sink.queue_free()
 
 

@@ -19,6 +19,7 @@ const DEADLINE_MSEC := 90000
 
 var _nodes: Array[ParticipantAudio] = []
 var _bridge := LiveKitBridge.new()
+var _router := LiveKitSlotRouter.new()
 var _json_socket: WebSocketPeer
 var _phase: String = ""
 var _phase_frames: int = 0
@@ -35,7 +36,8 @@ func _ready() -> void:
 		node.position = Vector3(cos(i), 0.0, sin(i)) * 3.0
 		add_child(node)
 		_nodes.append(node)
-		_bridge.set_slot_sink(i, node)
+		_router.set_sink(i, node)
+	_bridge.audio_router = _router
 	_bridge.stats_received.connect(_on_phase)
 	_bridge.open(LiveKitSettings.user_arg("--bench="), "bench-key")
 
@@ -72,7 +74,7 @@ func _on_phase(stats: Dictionary) -> void:
 		_bridge.close()
 		_phase = "json32"
 		_json_socket = WebSocketPeer.new()
-		_json_socket.inbound_buffer_size = LiveKitBridge.INBOUND_BUFFER_BYTES
+		_json_socket.inbound_buffer_size = LiveKitBridgeConnection.INBOUND_BUFFER_BYTES
 		_json_socket.connect_to_url(LiveKitSettings.user_arg("--bench=") + "/json")
 
 
@@ -121,6 +123,7 @@ func _report() -> void:
 		underruns += node.get_underrun_count()
 		dropped += node.get_dropped_frames()
 	print("BAD_MESSAGES=%d" % _bridge.bad_messages)
+	print("ROUTED_FRAMES=%d" % _router.frames_routed)
 	print("UNDERRUNS=%d" % underruns)
 	print("DROPPED=%d" % dropped)
 	print("MIX_RATE=%d" % roundi(AudioServer.get_mix_rate()))

@@ -30,8 +30,7 @@ func _ready() -> void:
 	_bridge.attempt_failed.connect(_on_attempt_failed)
 	_bridge.lost.connect(func(code: int, _reason: String) -> void: print("LOST %d" % code))
 	_bridge.refused.connect(func(reason: String) -> void: print("REFUSED %s" % reason))
-	var fields := {"url": "ws://127.0.0.1:9", "token": LiveKitSettings.user_arg("--token=")}
-	_bridge.set_sticky("connect", "connect", fields, false)
+	_bridge.join("ws://127.0.0.1:9", LiveKitSettings.user_arg("--token="), false)
 	var error := _bridge.open(url, key)
 	print("OPEN=%d" % error)
 
@@ -42,10 +41,10 @@ func _process(_delta: float) -> void:
 		_finish("ENGINE_TEST FAIL: timed out (welcomes %d)" % _welcomes)
 
 
-func _on_welcomed(info: Dictionary) -> void:
+func _on_welcomed(protocol: int, _runtime: String, _frame_size: int, _target_ms: float) -> void:
 	_welcomes += 1
 	_failures_since_welcome = 0
-	print("WELCOMED %d protocol=%s" % [_welcomes, info.get("protocol")])
+	print("WELCOMED %d protocol=%s" % [_welcomes, protocol])
 	if _until == "welcome":
 		_finish("ENGINE_TEST PASS")
 

@@ -398,7 +398,7 @@ func _dock_host_case() -> void:
 	print("USE_TEXT_SELECTED=%s" % use.text)
 	_check("selection_reaches_dock", use.text.contains("VoiceClient"), use.text)
 	var token := "header.body.signature"
-	dock.apply_event({"t": "token_minted", "id": 1, "token": token, "info": {}})
+	dock.show_token(token, {})
 	dock.use_token()
 	_check(
 		"token_published_for_client",

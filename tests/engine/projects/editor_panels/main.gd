@@ -26,6 +26,8 @@ var _requests: Array[Dictionary] = []
 var _panel: LiveKitAttenuationPanel
 var _voice: ParticipantAudio
 var _dock: LiveKitDock
+var _bridge: RecordingBridge
+var _recording: bool = false
 var _done: bool = false
 
 
@@ -254,9 +256,30 @@ func _fake_token() -> String:
 	return "%s.%s.%s" % [header, body.replace("=", ""), "c2lnbmF0dXJlLW5vdC1yZWFs"]
 
 
-func _on_request(kind: String, fields: Dictionary) -> void:
-	_requests.append({"kind": kind, "fields": fields.duplicate(true)})
+## A message the dock's bridge sent: recorded as its type, fields and id.
+func _on_sent(message: Dictionary) -> void:
+	if not _recording:
+		return
+	var fields := message.duplicate(true)
+	var kind := str(fields["t"])
+	var id: int = fields.get("id", 0)
+	fields.erase("t")
+	fields.erase("id")
+	_requests.append({"kind": kind, "fields": fields, "id": id})
 	print("REQUEST %s %s" % [kind, JSON.stringify(fields.keys())])
+
+
+## An event from the runtime, as the bridge receives it.
+func _event(message: Dictionary) -> void:
+	_bridge.handle_frame(var_to_bytes(message))
+
+
+## The runtime's successful result for the last request of type [param kind].
+func _answer(kind: String) -> void:
+	for i in range(_requests.size() - 1, -1, -1):
+		if _requests[i]["kind"] == kind:
+			_event({"t": "result", "id": _requests[i]["id"], "ok": true, "error": ""})
+			return
 
 
 func _last_request(kind: String) -> Dictionary:
@@ -270,11 +293,16 @@ func _last_kind() -> String:
 	return str(_requests[-1]["kind"]) if not _requests.is_empty() else ""
 
 
+## A dock whose editor services speak through a [RecordingBridge] (what they send is
+## recorded from here on, events are fed with [method _event]).
 func _new_dock() -> LiveKitDock:
 	var dock: LiveKitDock = DOCK_SCENE.instantiate()
+	_bridge = RecordingBridge.new()
+	_bridge.sent.connect(_on_sent)
+	dock.set_services(LiveKitEditorServices.new(_bridge))
 	add_child(dock)
 	_fill(dock, 6.0)
-	dock.request_made.connect(_on_request)
+	_recording = true
 	return dock
 
 
@@ -295,9 +323,10 @@ func _show_dock() -> void:
 		str(saved.keys())
 	)
 	_check("secret_field_cleared", secret_field.text.is_empty(), "")
-	_dock.apply_event({"t": "result", "id": 2, "kind": "profile_save", "ok": true, "error": ""})
+	_answer("profile_save")
 	_check("profiles_refreshed_after_save", _last_kind() == "profiles_list", _last_kind())
-	_check("profiles_event", _dock.apply_event(_profiles_event()), "")
+	_event(_profiles_event())
+	_check("profiles_event", _dock.get_status() == "3 server profile(s).", _dock.get_status())
 	_check("profiles_listed", _dock.get_profiles().size() == 3, str(_dock.get_profiles().size()))
 	_check("profile_selected", _dock.select_profile("local-dev"), "")
 	_dock.set_token_form("alice", "Alice", "lobby", "forever")
@@ -330,7 +359,7 @@ func _show_dock() -> void:
 		"grants": ["join", "publish", "subscribe", "publish_data", "room_admin"],
 		"expires_at": "2026-11-24T14:00:00+00:00",
 	}
-	_dock.apply_event({"t": "token_minted", "id": 4, "token": token, "info": info})
+	_event({"t": "token_minted", "id": _requests[-1]["id"], "token": token, "info": info})
 	_check("token_shown", _dock.get_token() == token, "")
 	var used: Array[String] = []
 	_dock.token_use_requested.connect(
@@ -348,7 +377,14 @@ func _show_dock() -> void:
 		str(used.size())
 	)
 	_check("form_closed_after_save", not _dock.find_child("ProfileForm", true, false).visible, "")
-	_check("unknown_event_ignored", not _dock.apply_event({"t": "nope"}), "")
+	var status := _dock.get_status()
+	var bad := _bridge.bad_messages
+	_event({"t": "nope"})
+	_check(
+		"unknown_event_ignored",
+		_bridge.bad_messages == bad + 1 and _dock.get_status() == status,
+		_dock.get_status()
+	)
 	_check(
 		"layout_two_columns",
 		not (_dock.find_child("Columns", true, false) as BoxContainer).vertical,
@@ -418,14 +454,14 @@ func _dashboard_event(with_bob: bool) -> Dictionary:
 
 func _show_dashboard() -> void:
 	_dock = _new_dock()
-	_dock.apply_event(_profiles_event())
+	_event(_profiles_event())
 	_dock.select_profile("local-dev")
 	_dock.show_tab(1)
 	var dashboard := _dock.get_dashboard()
 	dashboard.watch("lobby")
 	var watch := _last_request("dashboard_watch")
 	_check("watch_fields", watch == {"room": "lobby", "profile": "local-dev"}, str(watch))
-	_dock.apply_event(_dashboard_event(true))
+	_event(_dashboard_event(true))
 	_check("two_rows", dashboard.get_identities() == PackedStringArray(["alice", "bob"]), "")
 	var alice_meter := dashboard.get_meter_value("alice")
 	var bob_meter := dashboard.get_meter_value("bob")
@@ -449,11 +485,11 @@ func _show_dashboard() -> void:
 	_check_action("metadata_alice", "update_metadata", "alice", "")
 	var metadata := str(_last_request("dashboard_action").get("metadata"))
 	_check("metadata_sent", metadata == '{"team":"red"}', metadata)
-	_dock.apply_event(_dashboard_event(false))
+	_event(_dashboard_event(false))
 	_check("bob_left", dashboard.get_identities() == PackedStringArray(["alice"]), "")
-	_dock.apply_event(_dashboard_event(true))
+	_event(_dashboard_event(true))
 	_check("bob_back", dashboard.get_identities().size() == 2, "")
-	_dock.apply_event({"t": "result", "id": 9, "kind": "dashboard_action", "ok": true, "error": ""})
+	_answer("dashboard_action")
 
 
 func _check_action(check_name: String, action: String, identity: String, track: String) -> void:
@@ -477,13 +513,14 @@ func _check_action(check_name: String, action: String, identity: String, track: 
 func _show_live() -> void:
 	var room := _user_arg("--room=", "")
 	var profile := _user_arg("--profile=", "")
-	_dock = _new_dock()
-	var services := LiveKitEditorServices.new()
+	_dock = DOCK_SCENE.instantiate()
+	add_child(_dock)
+	_fill(_dock, 6.0)
+	var services := TappedServices.new()
+	services.asked.connect(func(kind: String) -> void: _requests.append({"kind": kind}))
 	var statuses: Array[String] = []
-	services.event_received.connect(
-		func(event: Dictionary) -> void:
-			if event.get("t") == "runtime_status":
-				statuses.append(str(event.get("text")))
+	services.status_changed.connect(
+		func(text: String, _is_ready: bool) -> void: statuses.append(text)
 	)
 	_dock.set_services(services)
 	_check("profiles_requested_on_show", _last_kind() == "profiles_list", _last_kind())
@@ -566,3 +603,33 @@ func _until(condition: Callable, seconds: float) -> void:
 	var deadline := Time.get_ticks_msec() + int(seconds * 1000.0)
 	while not condition.call() and Time.get_ticks_msec() < deadline:
 		await get_tree().process_frame
+
+
+## The editor services' bridge, connected without a socket: it records what it would send.
+class RecordingBridge:
+	extends LiveKitEditorBridge
+	## A message was sent (a copy of it).
+	signal sent(message: Dictionary)
+
+	func _init() -> void:
+		_state = LiveKitBridgeConnection.State.READY
+
+	## Nothing to poll: there is no socket.
+	func poll() -> void:
+		pass
+
+	func _send(message: Dictionary) -> Error:
+		sent.emit(message.duplicate(true))
+		return OK
+
+
+## Real editor services that also say when the dock asks for the profiles.
+class TappedServices:
+	extends LiveKitEditorServices
+	## The dock asked for request [param kind].
+	signal asked(kind: String)
+
+	## Records the request, then sends it.
+	func list_profiles() -> int:
+		asked.emit("profiles_list")
+		return super()

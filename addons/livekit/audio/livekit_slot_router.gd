@@ -1,0 +1,79 @@
+@tool
+class_name LiveKitSlotRouter
+extends RefCounted
+## Which audio slot plays through which [ParticipantAudio]: the one table of it.
+##
+## [LiveKitParticipants] owns it and alone sets and clears its routes; [LiveKitBridge] hands it
+## each [code]audio[/code] tick ([member LiveKitBridge.audio_router]) and asks it for the
+## playout levels it reports. Each slot's slice of a tick goes to its node with
+## [method PackedVector2Array.slice] (no per-sample GDScript). Data flows one way: bridge,
+## router, node.
+
+## Stereo frames handed to a [ParticipantAudio].
+var frames_routed: int = 0
+## Stereo frames for slots that have no [ParticipantAudio] (not played).
+var frames_unrouted: int = 0
+
+var _sinks: Dictionary[int, Object] = {}
+
+
+## Plays the audio of [param slot] through [param sink].
+func set_sink(slot: int, sink: ParticipantAudio) -> void:
+	_sinks[slot] = sink
+
+
+## Stops playing the audio of [param slot] (it is then counted as unrouted).
+func clear_sink(slot: int) -> void:
+	_sinks.erase(slot)
+
+
+## Forgets every route.
+func clear() -> void:
+	_sinks.clear()
+
+
+## Returns the node [param slot] plays through, or null.
+func get_sink(slot: int) -> ParticipantAudio:
+	var sink: Variant = _sinks.get(slot)
+	return sink as ParticipantAudio if is_instance_valid(sink) else null
+
+
+## Hands each slot's frames of one tick to its node: [param slots] and [param counts] pair
+## up, and the frames follow one another in [param pcm]. Returns false when a count runs past
+## the frames (the slots before it were played).
+func route(slots: PackedInt32Array, counts: PackedInt32Array, pcm: PackedVector2Array) -> bool:
+	var total := pcm.size()
+	var offset := 0
+	for i in slots.size():
+		var count := counts[i]
+		if count < 0 or offset + count > total:
+			return false
+		var sink: Variant = _sinks.get(slots[i])
+		if is_instance_valid(sink):
+			(sink as ParticipantAudio).push_stereo(pcm.slice(offset, offset + count))
+			frames_routed += count
+		else:
+			frames_unrouted += count
+		offset += count
+	return true
+
+
+## Returns the playout levels of the routed slots, [code][slots, buffered, underruns,
+## dropped][/code] (the underrun and drop counts since the last call), or [] when none.
+func take_playout() -> Array:
+	var slots := PackedInt32Array()
+	var buffered := PackedInt32Array()
+	var underruns := PackedInt32Array()
+	var dropped := PackedInt32Array()
+	for slot: int in _sinks:
+		var sink: Variant = _sinks[slot]
+		if not is_instance_valid(sink):
+			continue
+		var audio := sink as ParticipantAudio
+		slots.append(slot)
+		buffered.append(audio.buffered_frames())
+		underruns.append(audio.take_underruns())
+		dropped.append(audio.take_dropped_frames())
+	if slots.is_empty():
+		return []
+	return [slots, buffered, underruns, dropped]
