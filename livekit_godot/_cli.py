@@ -357,6 +357,7 @@ def _cmd_runtime(args: argparse.Namespace) -> int:
         idle_exit=args.idle_exit,
         parent_pid=args.parent_pid,
         dev_tokens=args.dev_tokens,
+        auto_gain=args.auto_gain,
         playout=PlayoutConfig(frame_ms=args.frame_ms).with_target(args.target_ms),
     )
     editor: EditorFactory | None = None
@@ -479,6 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runtime.add_argument(
         "--editor", action="store_true", help="serve the editor services (tokens, dashboard)"
+    )
+    runtime.add_argument(
+        "--auto-gain",
+        action="store_true",
+        help="automatic gain control on the microphone (off: its first seconds are ~12 dB loud)",
     )
     runtime.add_argument("--target-ms", type=float, default=60.0, help="playout target (60)")
     runtime.add_argument(

@@ -93,6 +93,10 @@ class BridgeConfig:
     """Exit when this process is gone (default: the process that started us)."""
     dev_tokens: bool = False
     """Mint development tokens for `connect` requests that carry none."""
+    auto_gain: bool = False
+    """Automatic gain control on the microphone. Off by default: it lifts a quiet microphone,
+    but after each start of the audio processing it plays the player's first seconds of speech
+    about 12 dB too loud (2.5 s to settle alone, about 6 s while someone else talks)."""
     playout: PlayoutConfig = field(default_factory=PlayoutConfig)
     """Playout targets; the mix rate is replaced by the one Godot announces."""
     allowed_origins: tuple[str, ...] = ()
@@ -287,6 +291,7 @@ class BridgeServer:
             rate,
             playout,
             dev_tokens=self.config.dev_tokens,
+            auto_gain=self.config.auto_gain,
         )
         editor = self.editor(outbox.put) if self.editor is not None else None
         client = _Client(session, outbox, editor)

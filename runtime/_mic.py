@@ -109,7 +109,7 @@ class MicPipeline:
         echo_cancellation: bool = True,
         noise_suppression: bool = True,
         high_pass_filter: bool = True,
-        auto_gain_control: bool = True,
+        auto_gain_control: bool = False,
     ) -> None:
         self.rate = mix_rate
         self.frame_size = mix_rate // 100

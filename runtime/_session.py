@@ -74,6 +74,7 @@ class RoomSession:
         playout: PlayoutConfig,
         *,
         dev_tokens: bool = False,
+        auto_gain: bool = False,
         room_factory: RoomFactory = rtc.Room,
         open_stream: OpenStream = open_audio_stream,
     ) -> None:
@@ -85,7 +86,7 @@ class RoomSession:
         self._room: rtc.Room | None = None  # set from CONNECTING until released
         self._release: asyncio.Task[None] | None = None  # the teardown of a RELEASING room
         self.audio = RemoteAudio(playout, send_audio, open_stream)
-        self.mic = MicPipeline(mix_rate)
+        self.mic = MicPipeline(mix_rate, auto_gain_control=auto_gain)
         self.mic_sender = MicSender(mix_rate, self.mic.state.passes)
         self._mic_track: rtc.LocalAudioTrack | None = None
         self._tasks: set[asyncio.Task[Any]] = set()

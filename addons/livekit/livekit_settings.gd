@@ -26,6 +26,9 @@ const PLAYOUT_TARGET_MS := "livekit/audio/playout_target_ms"
 ## Audio per frame that LiveKit hands the spawned runtime, in milliseconds: 10 (lowest
 ## latency) or 20 (about half the runtime's per-frame work).
 const FRAME_MS := "livekit/audio/frame_ms"
+## Automatic gain control on the microphone in the spawned runtime (off by default: it lifts a
+## quiet microphone, but plays the player's first seconds of speech about 12 dB too loud).
+const AUTO_GAIN := "livekit/audio/auto_gain"
 ## Default hearing range in metres (0: hear everyone).
 const HEARING_RANGE := "livekit/audio/hearing_range"
 ## Environment variable holding the session key in attach mode.
@@ -60,6 +63,7 @@ static func definitions() -> Dictionary[String, Array]:
 		SERVER_DEFAULT_URL: ["", TYPE_STRING, PROPERTY_HINT_PLACEHOLDER_TEXT, "wss://..."],
 		PLAYOUT_TARGET_MS: [60, TYPE_INT, PROPERTY_HINT_RANGE, "10,1000,1,suffix:ms"],
 		FRAME_MS: [10, TYPE_INT, PROPERTY_HINT_ENUM, "10 ms:10,20 ms:20"],
+		AUTO_GAIN: [false, TYPE_BOOL, PROPERTY_HINT_NONE, ""],
 		HEARING_RANGE: [0.0, TYPE_FLOAT, PROPERTY_HINT_RANGE, "0,1000,0.1,or_greater,suffix:m"],
 	}
 

@@ -57,7 +57,7 @@ ECHO_HOLD_S = 4.0
 CONVERGE_S = 2.0
 """The canceller must have cut the echo this long after it was turned on (issue 9)."""
 TALK_HOLD_S = 8.0
-"""Each near-voice phase; measured over its last 4 s (the gain control settles first)."""
+"""Each near-voice phase; measured over its last 4 s (the processing settles first)."""
 SPEAKER_PAUSE_S = 3.0
 """The speaker's pause (its SDK queue holds a second of audio: about 2 s of silence sent)."""
 HEARD_DB = -40.0

@@ -50,7 +50,7 @@ PYTHON_PREFIX: list[str] = list(gd_constants(LOCATOR)["PYTHON_PREFIX"])  # type:
 
 
 def launcher_arguments(
-    parent_pid: int, target_ms: int, dev_tokens: bool, frame_ms: int = 10
+    parent_pid: int, target_ms: int, dev_tokens: bool, frame_ms: int = 10, auto_gain: bool = False
 ) -> list[str]:
     """What ``LiveKitRuntimeLauncher.build_arguments()`` returns (the runtime's arguments after
     a candidate's program and prefix), from its constants."""
@@ -61,6 +61,8 @@ def launcher_arguments(
     arguments += [str(c["FRAME_MS_FLAG"]), str(frame_ms)]
     if dev_tokens:
         arguments.append(str(c["DEV_TOKENS_FLAG"]))
+    if auto_gain:
+        arguments.append(str(c["AUTO_GAIN_FLAG"]))
     return arguments
 
 
@@ -83,6 +85,8 @@ def test_launcher_source_builds_the_command_line_this_module_runs() -> None:
     assert "OS.get_process_id()" in body
     assert "if dev_tokens:" in body
     assert "DEV_TOKENS_FLAG" in body
+    assert "if auto_gain:" in body
+    assert body.index("DEV_TOKENS_FLAG") < body.index("AUTO_GAIN_FLAG")
     command = _function_body(source, "command_for")
     assert 'candidate["program"]' in command
     assert command.index('"prefix"') < command.index("build_arguments()")
@@ -175,8 +179,10 @@ async def test_runtime_started_like_the_launcher_announces_itself_and_takes_the_
 
 
 def test_runtime_parser_accepts_every_launcher_flag() -> None:
-    arguments = launcher_arguments(4242, 60, dev_tokens=True, frame_ms=20)
+    arguments = launcher_arguments(4242, 60, dev_tokens=True, frame_ms=20, auto_gain=True)
     parsed = build_parser().parse_args(arguments)
     got = (parsed.port, parsed.parent_pid, parsed.target_ms, parsed.frame_ms, parsed.dev_tokens)
     assert got == (0, 4242, 60.0, 20, True)
+    assert parsed.auto_gain
+    assert not build_parser().parse_args(launcher_arguments(1, 60, dev_tokens=False)).auto_gain
     assert parsed.exit_with_stdin

@@ -118,8 +118,8 @@ async def test_echo_is_cancelled_and_the_near_voice_kept(
     # Followed through the last 8 s too, in which the far end was silent (nothing to measure).
     assert abs(stats["following_ms"] - path.delay_now_ms) <= 3.0, "the delay was not followed"
     assert off - on >= 20.0
-    if abs(double - alone) > 3.0:
-        # Known intermittent defect (issue 9 stays open): about one run in five, most often
-        # on a busy machine, the near voice arrives ~10 dB louder during double talk than
-        # without echo (+9.3 and +10.1 dB seen; cause not found yet).
-        pytest.xfail(f"double talk changed the near voice by {double - alone:+.1f} dB")
+    # With automatic gain control on, about one run in five had the near voice ~10 dB louder
+    # here: the canceller had just been turned on (a new audio processing module), so the
+    # voice met the gain control's starting gain while the far end talked (docs/development.md).
+    assert abs(double - alone) <= 3.0, f"double talk changed the near voice {double - alone:+.1f} dB"
+

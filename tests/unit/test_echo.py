@@ -156,3 +156,28 @@ def test_with_no_echo_the_near_voice_is_never_cut_from_the_start() -> None:
     at = np.flatnonzero(cut) + period
     print(f"near voice cut in {len(at)} frames of 10 ms (at {at[:10] / 100} s)")
     assert not len(at)
+
+
+@pytest.mark.parametrize("echo_db", [-10.0, -200.0], ids=["double-talk", "alone"])
+def test_the_near_voice_starts_at_its_own_level(echo_db: float) -> None:
+    """The player's first words after the processing starts (a session, the canceller turned
+    on) come at their own level, alone or while someone else talks: every half second within
+    1.5 dB of the level of its last two seconds (about -21 dBFS for this -20 dBFS voice).
+    With automatic gain control (off by default, `--auto-gain`) they came 11-12 dB louder
+    and settled in 2.5 s alone, 6 s in double talk."""
+    near = NearVoiceDouble(RATE)  # -20 dBFS
+    path = EchoPathDouble(RATE, 120, echo_db, near=near)
+    pipeline = MicPipeline(RATE, echo_cancellation=True)
+    far = _far(8)
+    out = []
+    for i, block in enumerate(_blocks(far)):
+        near.talking = i * BLOCK >= 4 * RATE  # 4 s of echo alone (or silence) first
+        for frame, _ in pipeline.process(path(block), block, 46.4):
+            out.append(np.frombuffer(frame.data, dtype=np.int16) / 32768.0)
+    played = np.concatenate(out)
+    half = RATE // 2
+    starts = range(4 * RATE, 8 * RATE, half)
+    levels = [band_db(played[k : k + half], RATE, 610, 710) for k in starts]
+    print(f"near voice per half second from its start: {' '.join(f'{v:.1f}' for v in levels)}")
+    settled = float(np.mean(levels[-4:]))
+    assert all(abs(v - settled) <= 1.5 for v in levels), levels

@@ -37,6 +37,8 @@ const TARGET_MS_FLAG := "--target-ms"
 const FRAME_MS_FLAG := "--frame-ms"
 ## Flag that lets the runtime mint development tokens (debug builds run from the editor only).
 const DEV_TOKENS_FLAG := "--dev-tokens"
+## Runtime flag: automatic gain control on the microphone.
+const AUTO_GAIN_FLAG := "--auto-gain"
 ## Owner, group and others may execute (added by [method make_executable]).
 const EXECUTE_BITS := (
 	FileAccess.UNIX_EXECUTE_OWNER | FileAccess.UNIX_EXECUTE_GROUP | FileAccess.UNIX_EXECUTE_OTHER
@@ -74,6 +76,8 @@ var dev_tokens: bool = false
 var target_ms: int = 60
 ## Audio per frame from LiveKit in milliseconds: 10 (lowest latency) or 20 (less CPU).
 var frame_ms: int = 10
+## Pass [constant AUTO_GAIN_FLAG].
+var auto_gain: bool = false
 
 var _key: String = ""
 var _process: LiveKitRuntimeProcess
@@ -131,6 +135,8 @@ func build_arguments() -> PackedStringArray:
 	arguments.append_array([FRAME_MS_FLAG, str(frame_ms)])
 	if dev_tokens:
 		arguments.append(DEV_TOKENS_FLAG)
+	if auto_gain:
+		arguments.append(AUTO_GAIN_FLAG)
 	return arguments
 
 

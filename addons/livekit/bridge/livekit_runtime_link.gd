@@ -96,6 +96,7 @@ func start(explicit_url: String, explicit_key: String) -> Error:
 	_launcher.candidates = LiveKitRuntimeLocator.candidates()
 	_launcher.target_ms = int(LiveKitSettings.get_value(LiveKitSettings.PLAYOUT_TARGET_MS))
 	_launcher.frame_ms = int(LiveKitSettings.get_value(LiveKitSettings.FRAME_MS))
+	_launcher.auto_gain = bool(LiveKitSettings.get_value(LiveKitSettings.AUTO_GAIN))
 	_launcher.dev_tokens = OS.is_debug_build() and OS.has_feature("editor")
 	return _launcher.start()
 
