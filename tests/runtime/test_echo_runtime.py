@@ -122,4 +122,3 @@ async def test_echo_is_cancelled_and_the_near_voice_kept(
     # here: the canceller had just been turned on (a new audio processing module), so the
     # voice met the gain control's starting gain while the far end talked (docs/development.md).
     assert abs(double - alone) <= 3.0, f"double talk moved the near voice {double - alone:+.1f} dB"
-
