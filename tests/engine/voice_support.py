@@ -178,15 +178,23 @@ class Heard:
         return self.audio[picked[0] * self.frame : (picked[-1] + 1) * self.frame]
 
     def first_change(
-        self, start: float, end: float, heard: str, threshold_db: float
+        self,
+        start: float,
+        end: float,
+        heard: str,
+        threshold_db: float,
+        excused: npt.NDArray[np.bool_] | None = None,
     ) -> float | None:
         """Arrival time of the first frame after `start` from which the listener hears `heard`
         ("silence": below `threshold_db`; "sound": at or above it) in every frame until `end`
-        (one 10 ms exception allowed for "sound": a codec's edge), or None."""
+        (one 10 ms exception allowed for "sound": a codec's edge), or None. Frames marked in
+        `excused` (one flag per frame received) are not counted as misses after it; the frame
+        returned is one that really is `heard`."""
         index = np.flatnonzero((self.times >= start) & (self.times < end))
         levels = self.levels[index]
         ok = levels < threshold_db if heard == "silence" else levels >= threshold_db
-        misses_after = np.cumsum((~ok)[::-1])[::-1]  # misses from each frame to the end
+        forgiven = ok | excused[index] if excused is not None else ok
+        misses_after = np.cumsum((~forgiven)[::-1])[::-1]  # misses from each frame to the end
         allowed = 0 if heard == "silence" else 1
         for position in np.flatnonzero(ok):
             if misses_after[position] <= allowed:
