@@ -340,7 +340,7 @@ def test_no_catch_up_cut_while_the_true_level_is_inside_the_band() -> None:
 
 
 def test_the_target_follows_the_delivery_jitter_and_comes_back() -> None:
-    """Quiet, then 10-70 ms of delivery jitter for 20 s, then quiet again: the target rises
+    """Quiet, then delivery jitter of up to 70 ms for 20 s, then quiet again: the target rises
     to cover it (and says so), the jittery stretch plays without underruns once it has, and
     the target is back at the configured one within 10 s of the jitter ending."""
     frames = playout_sim.tone_frames(TONE_HZ, 60.0)
