@@ -240,6 +240,12 @@ class SlotStats(Record):
     underruns: int
     input_gaps: int
     target_ms: float
+    delivery_jitter_ms: float
+    """How late frames arrive from the SDK (see runtime/_playout.py, "jitter")."""
+    godot_jitter_ms: float
+    """How late Godot's reports come (its main loop's hitches)."""
+    covers: str
+    """What sets `target_ms`: "configured", "jitter" or "underruns"."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -114,13 +114,19 @@ class Hearing(Request):
 
 @dataclass(frozen=True, kw_only=True)
 class Playout(Request):
-    """Per-slot playout report: frames queued in Godot, underrun episodes, frames dropped."""
+    """Per-slot playout report: frames queued in Godot, underrun episodes, frames dropped,
+    and (from addon 0.1 on) frames played so far, stamped with Godot's audio clock."""
 
     type: ClassVar[Literal["playout"]] = "playout"
     slots: Int32Array
     buffered: Int32Array
     underruns: Int32Array | None = None
     dropped: Int32Array | None = None
+    played: Int32Array | None = None
+    """Cumulative frames of each slot played (or dropped) by Godot as of `mix_usec`; wraps
+    at 2^32 (the runtime unwraps it)."""
+    mix_usec: int | None = None
+    """When `played` was true: Godot's `Time.get_ticks_usec()` at its last audio mix."""
 
 
 @dataclass(frozen=True, kw_only=True)

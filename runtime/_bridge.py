@@ -393,7 +393,12 @@ class _Client:
     @_HANDLERS.on(Playout)
     def _playout(self, request: Playout) -> str:
         self.session.audio.report(
-            request.slots, request.buffered, request.underruns, request.dropped
+            request.slots,
+            request.buffered,
+            request.underruns,
+            request.dropped,
+            request.played,
+            request.mix_usec,
         )
         return ""
 

@@ -1,9 +1,14 @@
 """Playout control: keep each participant's audio buffered in Godot near a target, and
 never let what that takes be heard.
 
-Godot reports, per slot, how many frames it still holds (`playout` requests). Between
-reports the runtime estimates that level from what it sent and what Godot must have played
-at its mix rate. A new slot is *primed* once (audio held until the target is reached, so
+Godot reports, per slot, the frames it has played so far, stamped with its audio clock (the
+time of its last mix; `playout` requests). The runtime's estimate of what Godot still holds
+is then frames sent minus frames played: the played count is carried forward at the mix
+rate from the report's stamp (mapped to the runtime's clock, `GodotClock`), and `sent` is
+the runtime's own counter, so audio sent after the report was taken (in flight, or not yet
+pushed) is never missed and a late report is as good as a prompt one. A Godot that reports
+only what it still holds (`buffered`, an untimestamped snapshot) is estimated from that
+instead, as before. A new slot is *primed* once (audio held until the target is reached, so
 playback starts with a cushion); from then on everything received is sent as it arrives,
 with three corrections, each a splice of the queued (not yet sent) audio that a listener
 should not hear:
@@ -30,10 +35,14 @@ dropping (its own queue full) count in `godot_dropped`. The runtime's own queue 
 (`max_queue_ms`), a safety net for a Godot that stopped reading: beyond it the queue is cut
 like a catch-up (the oldest frames dropped whole only if no cut fits).
 
-The target adapts: an underrun *episode* (underruns no more than `episode_s` apart) raises
-that slot's target once by `step_ms` (up to `max_target_ms`); once an episode is over the
-target relaxes by `step_ms` every `relax_s` seconds, continuously, back to the configured
-target: a burst of stalls buys a deeper cushion for seconds, not minutes. Gaps in what
+The target adapts, bounded by the configured target and `max_target_ms`, to the larger of
+two needs. *Jitter* (runtime/_jitter.py): how late frames come from the SDK plus how late
+Godot's reports come (its main loop's hitches), the lateness that recurs over the last ten
+seconds, plus a frame and `COVER_MARGIN_MS`; the SDK's jitter buffer already covers the
+network, so this is local scheduling only. *Underruns*: an underrun *episode* (underruns no
+more than `episode_s` apart) raises that slot's target once by `step_ms`; once an episode is
+over it relaxes by `step_ms` every `relax_s` seconds, continuously: a burst of stalls buys a
+deeper cushion for seconds, not minutes. `covers` says which one sets the target. Gaps in what
 LiveKit delivers that are longer than the cushion are counted too (`input_gaps`): an
 underrun that follows one was upstream.
 
@@ -44,12 +53,13 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from .._errors import ConfigError
+from ._jitter import Gaps, GodotClock, Lateness
+from ._splice import Mono, Splice, Wait, best_lag, quiet_run, splice
 
 Stereo = npt.NDArray[np.float32]
 Frames = npt.NDArray[np.int16] | npt.NDArray[np.float32]
@@ -67,13 +77,15 @@ HISTORY_MS = 40.0
 """Audio already sent that is kept to compare with (and to repeat from)."""
 QUIET_DBFS = -50.0
 """Level below which a stretch counts as quiet, wherever the voice is..."""
-QUIET_BELOW_DB = 40.0
-"""... or this far below the loudest millisecond of the audio at hand."""
 MIN_MATCH = 0.8
 """Normalised correlation a time-scale splice needs (catch-up above the band needs none)."""
 SETTLE_S = 0.1
 """How long the level must stay off target before a time-scale splice (a burst of audio
 after a stall arrives within this, frame by frame)."""
+COVER_MARGIN_MS = 10.0
+"""Added to the jitter covered (and one frame): the cushion left when the latest frame
+comes as late as the jitter covered."""
+_WRAP = 1 << 32
 
 
 @dataclass(frozen=True)
@@ -142,57 +154,6 @@ class PlayoutConfig:
         return round(ms * self.mix_rate / 1000)
 
 
-Mono = npt.NDArray[np.float64]
-Splice = tuple[int, int]
-"""Where in history + queue a splice ends its crossfade, and its lag (> 0 removes)."""
-Wait = Literal["wait"]
-
-
-def best_lag(mono: Mono, at: int, lo: int, hi: int, window: int, prefer: int) -> tuple[int, float]:
-    """The lag in [lo, hi] at which `mono[at - window : at]` best matches
-    `mono[at - window + lag : at + lag]` (normalised correlation; among near-equal matches the
-    one closest to `prefer`), and that correlation. The caller keeps every index in range."""
-    ref = mono[at - window : at]
-    seg = mono[at - window + lo : at + hi]
-    dots = np.correlate(seg, ref, mode="valid")  # dots[k]: lag lo + k
-    squares = np.concatenate(([0.0], np.cumsum(seg * seg)))
-    energy = squares[window:] - squares[:-window]
-    ncc = dots / np.sqrt(energy * float(ref @ ref) + 1e-12)
-    lags = np.arange(lo, hi + 1)
-    # A tone matches itself at every period: take the multiple nearest to `prefer`.
-    score = ncc - 0.05 * np.abs(lags - prefer) / max(1, hi - lo)
-    best = int(np.argmax(score))
-    return int(lags[best]), float(ncc[best])
-
-
-def splice(audio: Stereo, at: int, lag: int, fade: int) -> Stereo:
-    """`audio` with `lag` frames removed (lag > 0) or repeated (lag < 0) at `at`: what leads up
-    to `at` is crossfaded over `fade` frames into what leads up to `at + lag`, from where it
-    goes on unchanged, so the join is continuous whenever the two match (a lag of whole pitch
-    periods, or silence). Needs `fade <= at`, `0 <= at - fade + lag` and `at + lag <= len`."""
-    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
-    ramp = ramp[:, None]
-    out = audio[at - fade : at] * (1 - ramp) + audio[at - fade + lag : at + lag] * ramp
-    return np.concatenate((audio[: at - fade], out, audio[at + lag :]))
-
-
-def quiet_run(mono: Mono, begin: int, block: int, floor: float) -> tuple[int, int]:
-    """The longest run of whole `block`s from `begin` on whose RMS is below `floor` (and below
-    `QUIET_BELOW_DB` under the loudest block): (start, end), end == start when there is none."""
-    count = (len(mono) - begin) // block
-    if count <= 0:
-        return begin, begin
-    blocks = mono[begin : begin + count * block].reshape(count, block)
-    rms = np.sqrt(np.mean(blocks * blocks, axis=1))
-    quiet = rms < min(floor, float(rms.max()) * 10 ** (-QUIET_BELOW_DB / 20))
-    edges = np.diff(np.concatenate(([0], quiet.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    if not len(starts):
-        return begin, begin
-    longest = int(np.argmax(ends - starts))
-    return begin + int(starts[longest]) * block, begin + int(ends[longest]) * block
-
-
 @dataclass
 class SlotPlayout:
     """The playout state of one slot (one remote participant's audio)."""
@@ -204,6 +165,11 @@ class SlotPlayout:
     godot_level: float = 0.0
     """Estimated frames buffered in Godot at `level_time`."""
     level_time: float = 0.0
+    played: float | None = None
+    """Frames Godot had played at `level_time` (estimated from its last `played` report and
+    the mix rate); None while Godot reports only `buffered`."""
+    report_delay: float = 0.0
+    """How long Godot's latest report took to arrive after its stamp (s, past the least)."""
     priming: bool = True
     """Holding the first audio until the target is reached (once per slot)."""
     sent: int = 0
@@ -216,6 +182,8 @@ class SlotPlayout:
     cushion."""
     splices: int = 0
     """Cuts and repeats made."""
+    catch_ups: int = 0
+    """Cuts made because the level was above the band (or the queue at its cap)."""
     fade_ins: int = 0
     """Times audio resumed into a dry Godot, faded in."""
     godot_dropped: int = 0
@@ -227,8 +195,8 @@ class SlotPlayout:
     """Underrun episodes (each raised the target once)."""
     gain: float = 1.0
     """Linear gain applied before sending."""
-    target_ms: float = 0.0
-    """The current (adaptive) target; starts at the configured one."""
+    raised_ms: float = 0.0
+    """The target underrun episodes ask for (the configured one when there were none)."""
     input_gaps: int = 0
     """Times LiveKit delivered nothing for longer than the current cushion."""
     last_arrival: float | None = None
@@ -245,9 +213,16 @@ class SlotPlayout:
     _off_since: float | None = None
     """Since when the level has been outside target ± band / 2 (on one side)."""
     _off_side: int = 0
+    _played_raw: int | None = None
+    _played_base: float = 0.0
+    _arrived_frames: int = 0
+    delivery: Lateness = field(default_factory=Lateness)
+    """How late frames arrive from the SDK."""
+    godot: Gaps = field(default_factory=Gaps)
+    """How late Godot's reports come."""
 
     def __post_init__(self) -> None:
-        self.target_ms = self.config.target_ms
+        self.raised_ms = self.config.target_ms
         c = self.config
         self._fade = c.frames(c.splice_ms)
         self._window = max(c.frames(MATCH_MS), self._fade)
@@ -256,11 +231,37 @@ class SlotPlayout:
         self._keep = c.frames(HISTORY_MS)
         self._block = max(1, c.frames(1.0))
 
-    def arrived(self, now: float) -> None:
-        """Note a frame's arrival time (for `input_gaps`)."""
+    @property
+    def jitter_ms(self) -> float:
+        """The local jitter covered: delivery plus Godot's, in milliseconds."""
+        return (self.delivery.covered() + self.godot.lateness.covered()) * 1000
+
+    @property
+    def target_ms(self) -> float:
+        """The current (adaptive) target: what jitter or underruns need, within the bounds."""
+        config = self.config
+        jitter = self.jitter_ms  # 0 until enough was seen: the configured target
+        need = jitter + config.frame_ms + COVER_MARGIN_MS if jitter > 0 else 0.0
+        return min(config.max_target_ms, max(self.raised_ms, need, config.target_ms))
+
+    @property
+    def covers(self) -> str:
+        """What sets the target: "configured", "jitter" or "underruns"."""
+        target = self.target_ms
+        if target <= self.config.target_ms:
+            return "configured"
+        return "underruns" if self.raised_ms >= target else "jitter"
+
+    def arrived(self, now: float, frames: int | None = None) -> None:
+        """Note a frame's arrival time (for `input_gaps` and the delivery jitter); `frames`:
+        its length (default: one `frame_ms` frame)."""
         if self.last_arrival is not None and now - self.last_arrival > self.target_ms / 1000:
             self.input_gaps += 1
         self.last_arrival = now
+        self.delivery.arrival(now, now - self._arrived_frames / self.config.mix_rate)
+        self._arrived_frames += (
+            self.config.frames(self.config.frame_ms) if frames is None else frames
+        )
 
     def push(self, frame: Frames) -> None:
         """Queue a frame received from LiveKit."""
@@ -283,28 +284,62 @@ class SlotPlayout:
         """Every frame of this slot that was dropped, here or in Godot."""
         return self.dropped + self.godot_dropped
 
-    def report(self, buffered: int, underruns: int, now: float, dropped: int = 0) -> None:
+    def report(
+        self,
+        buffered: int,
+        underruns: int,
+        now: float,
+        dropped: int = 0,
+        *,
+        played: int | None = None,
+        stamp: float | None = None,
+    ) -> None:
         """Godot's report: `buffered` frames held, `underruns` and `dropped` frames since the
-        last report."""
+        last report; `played`: its cumulative frames played (mod 2^32) at `stamp` (the
+        runtime's clock), when it reports them."""
         self.godot_dropped += max(0, dropped)
-        self.godot_level = float(max(0, buffered))
-        self.level_time = now
+        if played is not None and stamp is not None:
+            self.godot.event(now)  # a Godot reporting `buffered` alone may report irregularly
+            self._count_played(played, min(stamp, now), now)
+        else:
+            self.godot_level = float(max(0, buffered))
+            self.level_time = now
         config = self.config
         if underruns > 0:
             self.underruns += underruns
-            raised = self.target_ms
+            raised = self.raised_ms
             if self.episodes == 0 or now - self.last_underrun > config.episode_s:
                 self.episodes += 1
-                raised += config.step_ms
-            self.target_ms = min(config.max_target_ms, raised)
+                raised = max(raised, self.target_ms) + config.step_ms
+            self.raised_ms = min(config.max_target_ms, raised)
             self.last_underrun = now
             self._relaxed_at = now
-        elif self.target_ms > config.target_ms:
+        elif self.raised_ms > config.target_ms:
             since = max(self.last_underrun + config.episode_s, self._relaxed_at)
             if now > since:
                 fall = config.step_ms * (now - since) / config.relax_s
-                self.target_ms = max(config.target_ms, self.target_ms - fall)
+                self.raised_ms = max(config.target_ms, self.raised_ms - fall)
                 self._relaxed_at = now
+
+    def _count_played(self, raw: int, stamp: float, now: float) -> None:
+        """Re-anchor the estimate on Godot's played count (unwrapped from 32 bits)."""
+        raw %= _WRAP
+        rate = self.config.mix_rate
+        if self._played_raw is None or self.played is None:
+            total = float(raw)
+        else:
+            step = (raw - self._played_raw) % _WRAP
+            if step > self.sent - self._played_base + rate:  # more than was ever sent: the
+                self._played_raw = raw  # count went back (Godot's route was reset); keep
+                self._played_base = self.sent - self.level(now)  # the estimate as it is
+                return
+            total = self._played_base + step
+        self._played_raw = raw
+        self._played_base = total
+        self.played = min(float(self.sent), total + (now - stamp) * rate)
+        self.level_time = now
+        self.godot_level = self.sent - self.played
+        self.report_delay = now - stamp
 
     def level(self, now: float) -> float:
         """Estimated frames buffered in Godot now."""
@@ -332,6 +367,8 @@ class SlotPlayout:
         self.queue.clear()
         count = sum(len(f) for f in out)
         self.queued = 0
+        if self.played is not None:
+            self.played = self.sent - level  # what was sent before and is gone by now
         self.sent += count
         self.godot_level = level + count
         self.level_time = now
@@ -445,6 +482,8 @@ class SlotPlayout:
             self.inserted -= lag
         if timescale:  # may go below zero: repaid before the next one
             self._stretch_credit -= abs(lag)
+        else:
+            self.catch_ups += 1
         return self._as_queued(out)
 
     def _joined_queue(self) -> Frames:
@@ -488,6 +527,7 @@ class Playout:
     def __init__(self, config: PlayoutConfig) -> None:
         self.config = config
         self.slots: dict[int, SlotPlayout] = {}
+        self.clock = GodotClock()
 
     def add(self, slot: int) -> SlotPlayout:
         """Start tracking `slot` (a new subscription)."""
@@ -510,15 +550,19 @@ class Playout:
         underruns: npt.NDArray[np.int32] | None,
         now: float,
         dropped: npt.NDArray[np.int32] | None = None,
+        played: npt.NDArray[np.int32] | None = None,
+        mix_usec: int | None = None,
     ) -> None:
         """Apply a `playout` report; unknown slots (already removed) are ignored."""
+        stamp = None if mix_usec is None or played is None else self.clock.stamp(mix_usec, now)
         for i, slot in enumerate(slots.tolist()):
             state = self.slots.get(slot)
             if state is None or i >= len(buffered):
                 continue
             missed = int(underruns[i]) if underruns is not None and i < len(underruns) else 0
             lost = int(dropped[i]) if dropped is not None and i < len(dropped) else 0
-            state.report(int(buffered[i]), missed, now, lost)
+            count = int(played[i]) if played is not None and i < len(played) else None
+            state.report(int(buffered[i]), missed, now, lost, played=count, stamp=stamp)
 
     def tick(
         self, now: float

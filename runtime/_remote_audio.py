@@ -153,8 +153,8 @@ class RemoteAudio:
     async def _read(self, slot: int, stream: AudioStreamLike, state: SlotPlayout) -> None:
         loop = asyncio.get_running_loop()
         async for event in stream:
-            state.arrived(time.monotonic())
             frame = event.frame
+            state.arrived(time.monotonic(), frame.samples_per_channel)
             pcm = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, 2)
             state.push(pcm)  # int16; converted to float once per tick for all slots
             if self._pending_since is None:
@@ -192,6 +192,9 @@ class RemoteAudio:
         buffered: np.ndarray,
         underruns: np.ndarray | None,
         dropped: np.ndarray | None = None,
+        played: np.ndarray | None = None,
+        mix_usec: int | None = None,
     ) -> None:
-        """Apply Godot's `playout` report."""
-        self.playout.report(slots, buffered, underruns, time.monotonic(), dropped)
+        """Apply Godot's `playout` report (`played` and `mix_usec`: see `SlotPlayout`)."""
+        now = time.monotonic()
+        self.playout.report(slots, buffered, underruns, now, dropped, played, mix_usec)

@@ -370,6 +370,9 @@ class RoomSession:
                 underruns=s.state.underruns,
                 input_gaps=s.state.input_gaps,
                 target_ms=s.state.target_ms,
+                delivery_jitter_ms=s.state.delivery.covered() * 1000,
+                godot_jitter_ms=s.state.godot.lateness.covered() * 1000,
+                covers=s.state.covers,
             )
             for s in self.audio.slots()
         }

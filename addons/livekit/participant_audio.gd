@@ -129,6 +129,14 @@ func buffered_frames() -> int:
 	return in_generator + _pending_frames
 
 
+## Returns every frame handed to this node that is no longer waiting to play: played, or
+## dropped or cleared ([method get_frames_received] less [method buffered_frames]), as of the
+## audio server's last mix. The bridge's playout reports carry it (per route) so the runtime
+## can tell what Godot still holds from what it sent.
+func get_frames_played() -> int:
+	return _frames_received - buffered_frames()
+
+
 ## Returns the underruns (times playback ran dry after it started) since the last call.
 ##
 ## Used by the bridge's playout reports; see also [method get_underrun_count].

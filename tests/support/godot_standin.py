@@ -3,7 +3,8 @@
 It is a test double for the Godot engine (the real engine is exercised in tests/engine):
 it performs the handshake, sends requests, and simulates what the addon does with audio —
 each slot has a generator-like buffer of fixed capacity that a simulated audio clock drains
-at the mix rate, with reports of buffered frames and underruns every 50 ms.
+at the mix rate, with reports every 50 ms: buffered frames, underruns, and frames played so
+far stamped with the simulated audio clock (as the addon sends them).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class SimulatedGenerator:
     overflow: int = 0
     """Frames that did not fit (Godot would drop them, and report it)."""
     overflow_reported: int = 0
+    received: int = 0
+    """Frames handed to it (pushed or overflowing)."""
     missing: int = 0
     """Frames played as silence after playback started because the runtime was late."""
     missing_stalled: int = 0
@@ -62,6 +65,7 @@ class SimulatedGenerator:
         if self.last_arrival is not None and now - self.last_arrival > self.gap_s:
             self.delivery_gaps += 1
         self.last_arrival = now
+        self.received += len(frames)
         room = self.capacity - self.buffered
         if len(frames) > room:
             self.overflow += len(frames) - room
@@ -262,6 +266,9 @@ class GodotStandIn:
                     "buffered": np.asarray([g.buffered for g in gens], dtype=np.int32),
                     "underruns": np.asarray(underruns, dtype=np.int32),
                     "dropped": np.asarray(dropped, dtype=np.int32),
+                    "played": np.asarray([(g.received - g.buffered) % 2**32 for g in gens],
+                                         dtype=np.uint32).view(np.int32),
+                    "mix_usec": int(now * 1e6),
                 }))  # fmt: skip
 
     async def _capture(self, master: npt.NDArray[np.float32]) -> None:

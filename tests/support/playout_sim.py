@@ -1,5 +1,7 @@
 """A simulated Godot for the playout controller: frames delivered on a schedule (with stalls),
-an AudioStreamGenerator drained at the mix rate, `playout` reports every 50 ms.
+an AudioStreamGenerator drained at the mix rate in mix blocks, `playout` reports every 50 ms
+(frames played so far, stamped with the simulated audio clock; or, `legacy`, the old
+untimestamped snapshot of frames still queued).
 
 No network and no clock: `run` steps simulated time by 1 ms, hands the controller each
 frame when it is delivered (then takes what it sends, as `RemoteAudio` does on arrival),
@@ -18,6 +20,8 @@ from .audio import to_int16
 
 RATE = 48_000
 FRAME = 480
+MIN_DELAY_S = 0.0005
+"""The least a report takes to reach the runtime (loopback)."""
 
 
 def tone_frames(freq: float, seconds: float, amplitude: float = 0.5) -> list[npt.NDArray[Any]]:
@@ -60,6 +64,13 @@ class Simulated:
     """Underrun episodes Godot reported."""
     starved: npt.NDArray[np.bool_]
     """Every ms of `played`: whether Godot had too little and played silence."""
+    estimates_ms: npt.NDArray[np.float64]
+    """The controller's estimate of `levels_ms` every ms (after that ms's deliveries)."""
+    covers: list[str]
+    """What set the controller's target at each whole second (`SlotPlayout.covers`)."""
+    cuts_in_band: list[float]
+    """Catch-up cuts made while Godot's true level plus the queue was inside the band (at
+    least 2 ms below its top): when (s)."""
 
     def at(self, seconds: float) -> int:
         """Index into `levels_ms` / `targets_ms` of a simulated time."""
@@ -72,11 +83,27 @@ class Simulated:
 
 
 def run(slot: Any, frames: list[npt.NDArray[Any]], due: npt.NDArray[np.float64],
-        seconds: float, *, report_delay_s: float = 0.003) -> Simulated:  # fmt: skip
+        seconds: float, *, report_delay_s: float = 0.003, late_s: float = 0.0,
+        late_every: int = 0, legacy: bool = False, mix_ms: int = 1,
+        report_gaps: list[tuple[float, float]] | None = None,
+        clock_offset_s: float = 1234.5) -> Simulated:  # fmt: skip
     """Play `frames` delivered at `due` through `slot` (a `SlotPlayout`) for `seconds`.
-    Godot's reports reach the slot `report_delay_s` after their snapshot (they are not
-    stamped, as the real ones are not)."""
+    Godot's reports reach the slot 0.5 ms to `report_delay_s` after they were taken (a
+    socket's delay varies), every `late_every`-th one `late_s` later still (and the ones
+    behind it with it: one socket). They carry the frames played so far and the
+    simulated audio clock's time of the last mix (`clock_offset_s` ahead of the runtime's),
+    or with `legacy` only the frames still queued. Godot mixes every `mix_ms` ms.
+    `report_gaps`: (start, seconds) when Godot's main loop hitches: no report in them (the
+    audio clock goes on)."""
     step = RATE // 1000
+    mixed_at = 0.0
+    taken = 0  # reports taken
+    next_report = 0.049
+    received = 0
+    estimates: list[float] = []
+    cuts_in_band: list[float] = []
+    covers: list[str] = []
+    rng = np.random.default_rng(1)
     buffer: list[npt.NDArray[np.float32]] = []
     buffered = 0
     played: list[npt.NDArray[np.float32]] = []
@@ -87,7 +114,13 @@ def run(slot: Any, frames: list[npt.NDArray[Any]], due: npt.NDArray[np.float64],
     skips = reported_skips = 0
     grew_before = False
     underruns = 0
-    pending: list[tuple[float, int, int]] = []  # reports on their way: (arrives, buffered, n)
+    # Reports on their way, in order (one socket): (arrives, buffered, underruns, played,
+    # mixed at).
+    pending: list[tuple[float, int, int, int, float]] = []
+    from livekit_godot.runtime._playout import Playout
+
+    playout = Playout(slot.config)
+    playout.slots[0] = slot
     index = 0
     for ms in range(int(seconds * 1000)):
         now = ms / 1000
@@ -95,16 +128,29 @@ def run(slot: Any, frames: list[npt.NDArray[Any]], due: npt.NDArray[np.float64],
             slot.arrived(now)
             slot.push(frames[index])
             index += 1
-            for chunk in slot.take(now):
+            before, queued = slot.catch_ups, slot.queued
+            top = slot.config.frames(slot.target_ms + slot.config.band_ms - 2)
+            chunks = slot.take(now)
+            if slot.catch_ups > before and buffered + queued < top:
+                cuts_in_band.append(now)
+            for chunk in chunks:
                 pcm = chunk.astype(np.float32) / (32768.0 if chunk.dtype == np.int16 else 1.0)
                 buffer.append(pcm.mean(axis=1).astype(np.float32))
                 buffered += len(chunk)
+                received += len(chunk)
                 started = True
         while pending and pending[0][0] <= now:
-            _, level, episodes = pending.pop(0)
-            slot.report(level, episodes, now)
-        if started:  # drain 1 ms
-            need = step
+            _, level, episodes, played_then, mixed = pending.pop(0)
+            if legacy:
+                slot.report(level, episodes, now)
+            else:
+                stamp = round((mixed + clock_offset_s) * 1e6)
+                playout.report(_one(0), _one(level), _one(episodes), now,
+                               played=_one(played_then), mix_usec=stamp)  # fmt: skip
+        estimates.append(slot.level(now) * 1000 / RATE)
+        if started and ms % mix_ms == mix_ms - 1:  # drain one mix block
+            mixed_at = now
+            need = step * mix_ms
             out: list[npt.NDArray[np.float32]] = []
             while need and buffer:
                 head = buffer[0]
@@ -119,16 +165,29 @@ def run(slot: Any, frames: list[npt.NDArray[Any]], due: npt.NDArray[np.float64],
                 skips += 1
                 out.append(np.zeros(need, np.float32))
             played.extend(out)
-            starved.append(need > 0)
+            starved.extend([need > 0] * mix_ms)
         levels.append(buffered * 1000 / RATE)
         targets.append(slot.target_ms)
-        if ms % 50 == 49:  # a report, arriving a little later
+        if ms % 1000 == 0:
+            covers.append(slot.covers)
+        hitched = any(a <= now < a + d for a, d in report_gaps or [])
+        if now >= next_report - 1e-9 and not hitched:  # a report, arriving a little later
+            next_report = now + 0.05
             grew = skips > reported_skips
             episodes = 1 if grew and not grew_before else 0
             underruns += episodes
             grew_before, reported_skips = grew, skips
-            pending.append((now + report_delay_s, buffered, episodes))
+            taken += 1
+            delay = rng.uniform(min(MIN_DELAY_S, report_delay_s), report_delay_s)
+            delay += late_s if late_every and taken % late_every == 0 else 0.0
+            arrives = max(now + delay, pending[-1][0] if pending else 0.0)
+            pending.append((arrives, buffered, episodes, received - buffered, mixed_at))
     audio = np.concatenate(played) if played else np.zeros(0, np.float32)
     return Simulated(
-        audio, np.array(levels), np.array(targets), underruns, np.array(starved, dtype=bool)
-    )
+        audio, np.array(levels), np.array(targets), underruns, np.array(starved, dtype=bool),
+        np.array(estimates), covers, cuts_in_band,
+    )  # fmt: skip
+
+
+def _one(value: int) -> npt.NDArray[np.int32]:
+    return np.array([value], dtype=np.int32)

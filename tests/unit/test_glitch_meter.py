@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livekit_godot.runtime._playout import best_lag, splice
+from livekit_godot.runtime._splice import best_lag, splice
 from support.audio import sine, to_int16
 from support.glitch_meter import measure_glitches
 

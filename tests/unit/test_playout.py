@@ -290,3 +290,107 @@ def test_remembered_gains_are_bounded() -> None:
     assert len(audio._gains) == _remote_audio.MAX_GAINS
     assert "guest-0" not in audio._gains
     assert audio._gains["guest-60"] == 0.25
+
+
+# --- the level estimate from Godot's played count, and the cushion sized for the jitter ---
+
+
+def _jittery(count: int, spans: list[tuple[float, float, float]], seed: int = 3) -> np.ndarray:
+    """Delivery times of `count` 10 ms frames: on time but up to `jitter_ms` late in each
+    (start, end, jitter_ms) span, and 1 ms elsewhere; in order, as the SDK delivers them."""
+    rng = np.random.default_rng(seed)
+    due = np.arange(count) * 0.01
+    spread = np.full(count, 0.001)
+    for start, end, jitter_ms in spans:
+        spread[(due >= start) & (due < end)] = jitter_ms / 1000
+    return np.maximum.accumulate(due + rng.uniform(0, 1, count) * spread)
+
+
+def test_the_estimate_follows_godots_true_level_when_reports_come_late() -> None:
+    """Every third report 40 ms late (and the ones behind it with it), Godot's clock far from
+    the runtime's: the estimate from frames sent minus frames played stays within 2 ms of
+    the level the simulated Godot really holds. The untimestamped snapshot it replaces was
+    off by tens of milliseconds under the same reports."""
+    frames = playout_sim.tone_frames(TONE_HZ, 20.0)
+    due = _jittery(len(frames), [(5.0, 15.0, 30.0)])
+    errors = {}
+    for legacy in (False, True):
+        slot = SlotPlayout(PlayoutConfig(mix_rate=RATE))
+        run = playout_sim.run(slot, frames, due, 19.0, late_s=0.04, late_every=3, legacy=legacy)
+        error = (run.estimates_ms - run.levels_ms)[run.at(1.0) :]
+        errors[legacy] = np.percentile(np.abs(error), [50, 99, 100])
+        print("snapshot" if legacy else "played", "|error| ms p50 p99 max", errors[legacy])
+    assert errors[False][2] <= 2.0
+    assert errors[True][2] > 20.0
+
+
+def test_no_catch_up_cut_while_the_true_level_is_inside_the_band() -> None:
+    """Jitter, stalls and late reports: every catch-up cut is made while Godot's true level
+    (plus the queue) is above the band, none while it is inside (issue 12: 41 % were)."""
+    frames = playout_sim.tone_frames(TONE_HZ, 30.0)
+    due = _jittery(len(frames), [(3.0, 12.0, 40.0), (18.0, 24.0, 25.0)])
+    for start, length in [(8.0, 0.15), (14.0, 0.3), (20.0, 0.12), (26.0, 0.25)]:
+        inside = (due >= start) & (due < start + length)
+        due[inside] = start + length
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE))
+    run = playout_sim.run(slot, frames, due, 29.0, late_s=0.03, late_every=4)
+    print(f"{slot.catch_ups} catch-up cuts, in band: {run.cuts_in_band}")
+    assert slot.catch_ups >= 2  # the stalls' backlogs were cut
+    assert run.cuts_in_band == []
+
+
+def test_the_target_follows_the_delivery_jitter_and_comes_back() -> None:
+    """Quiet, then delivery jitter of up to 70 ms for 20 s, then quiet again: the target rises
+    to cover it (and says so), the jittery stretch plays without underruns once it has, and
+    the target is back at the configured one within 10 s of the jitter ending."""
+    frames = playout_sim.tone_frames(TONE_HZ, 60.0)
+    due = _jittery(len(frames), [(15.0, 35.0, 70.0)])
+    config = PlayoutConfig(mix_rate=RATE)
+    slot = SlotPlayout(config)
+    run = playout_sim.run(slot, frames, due, 59.0)
+    targets = run.targets_ms
+    print("target ms at 14, 20, 30, 34, 40, 46 s:",
+          [round(targets[run.at(t)]) for t in (14, 20, 30, 34, 40, 46)])  # fmt: skip
+    assert targets[run.at(14.0)] == config.target_ms
+    assert targets[run.at(20.0) : run.at(35.0)].min() >= 80  # 70 ms late + frame + margin
+    assert targets[run.at(20.0) : run.at(35.0)].max() <= config.max_target_ms
+    assert set(run.covers[20:35]) == {"jitter"}
+    starved = run.starved[run.at(22.0) : run.at(35.0)]
+    assert not starved.any(), np.flatnonzero(starved)[:5]
+    assert targets[run.at(45.0) :].max() == config.target_ms
+    assert set(run.covers[45:]) == {"configured"}
+
+
+def test_godots_report_gaps_raise_the_target_and_it_says_so() -> None:
+    """A main loop that hitches 120 ms every second delays Godot's reports (and its feeding
+    of the generators): the target covers it, and `covers` says "jitter"."""
+    frames = playout_sim.tone_frames(TONE_HZ, 12.0)
+    due = playout_sim.schedule(len(frames), [])
+    hitches = [(1.0 + second + 0.3, 0.12) for second in range(10)]
+    slot = SlotPlayout(PlayoutConfig(mix_rate=RATE))
+    playout_sim.run(slot, frames, due, 11.0, report_gaps=hitches)
+    print(f"godot jitter {slot.godot.lateness.covered() * 1000:.0f} ms, target {slot.target_ms}")
+    assert slot.godot.lateness.covered() * 1000 >= 100
+    assert slot.target_ms >= 120
+    assert slot.covers == "jitter"
+
+
+def test_the_played_count_is_unwrapped_past_32_bits() -> None:
+    """Godot's int32 `played` wraps after 2^32 frames (25 h at 48 kHz); a count that goes
+    back (a route reset) moves the estimate nowhere."""
+    playout = Playout(PlayoutConfig(mix_rate=RATE))
+    state = playout.add(0)
+    state.priming = False
+    state.sent = 2**31 + 20_000
+    slots, zero = np.array([0], np.int32), np.array([0], np.int32)
+
+    def report(played: int, now: float) -> None:
+        count = np.array([played], np.int64).astype(np.int32)  # as Godot's int32 holds it
+        playout.report(slots, zero, None, now, None, count, round((now - 9.0) * 1e6))
+
+    report(2**31 - 1, 10.0)
+    assert state.level(10.0) == pytest.approx(20_001)
+    report(2**31 + 4800, 10.1)  # wrapped to a negative int32
+    assert state.level(10.1) == pytest.approx(15_200)
+    report(100, 10.2)
+    assert state.level(10.2) == pytest.approx(15_200 - 0.1 * RATE)

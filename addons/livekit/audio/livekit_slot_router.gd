@@ -15,21 +15,25 @@ var frames_routed: int = 0
 var frames_unrouted: int = 0
 
 var _sinks: Dictionary[int, Object] = {}
+var _played_before: Dictionary[int, int] = {}  # the sink's played count when routed
 
 
 ## Plays the audio of [param slot] through [param sink].
 func set_sink(slot: int, sink: ParticipantAudio) -> void:
 	_sinks[slot] = sink
+	_played_before[slot] = sink.get_frames_played() if is_instance_valid(sink) else 0
 
 
 ## Stops playing the audio of [param slot] (it is then counted as unrouted).
 func clear_sink(slot: int) -> void:
 	_sinks.erase(slot)
+	_played_before.erase(slot)
 
 
 ## Forgets every route.
 func clear() -> void:
 	_sinks.clear()
+	_played_before.clear()
 
 
 ## Returns the node [param slot] plays through, or null.
@@ -59,12 +63,15 @@ func route(slots: PackedInt32Array, counts: PackedInt32Array, pcm: PackedVector2
 
 
 ## Returns the playout levels of the routed slots, [code][slots, buffered, underruns,
-## dropped][/code] (the underrun and drop counts since the last call), or [] when none.
+## dropped, played][/code] (the underrun and drop counts since the last call; played: the
+## frames of this route no longer waiting, see [method ParticipantAudio.get_frames_played],
+## wrapping at 32 bits), or [] when none.
 func take_playout() -> Array:
 	var slots := PackedInt32Array()
 	var buffered := PackedInt32Array()
 	var underruns := PackedInt32Array()
 	var dropped := PackedInt32Array()
+	var played := PackedInt32Array()
 	for slot: int in _sinks:
 		var sink: Variant = _sinks[slot]
 		if not is_instance_valid(sink):
@@ -74,6 +81,7 @@ func take_playout() -> Array:
 		buffered.append(audio.buffered_frames())
 		underruns.append(audio.take_underruns())
 		dropped.append(audio.take_dropped_frames())
+		played.append(audio.get_frames_played() - int(_played_before.get(slot, 0)))
 	if slots.is_empty():
 		return []
-	return [slots, buffered, underruns, dropped]
+	return [slots, buffered, underruns, dropped, played]

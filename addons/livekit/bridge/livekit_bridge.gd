@@ -197,14 +197,24 @@ func request_stats() -> int:
 	return _send_request("stats", {})
 
 
-## Reports playout levels per slot (request [code]playout[/code]).
+## Reports playout levels per slot (request [code]playout[/code]): [param played] as of
+## [param mix_usec], the [method Time.get_ticks_usec] of the audio server's last mix.
 func send_playout(
 	slots: PackedInt32Array,
 	buffered: PackedInt32Array,
 	underruns: PackedInt32Array,
-	dropped: PackedInt32Array
+	dropped: PackedInt32Array,
+	played: PackedInt32Array,
+	mix_usec: int
 ) -> int:
-	var fields := {"slots": slots, "buffered": buffered, "underruns": underruns, "dropped": dropped}
+	var fields := {
+		"slots": slots,
+		"buffered": buffered,
+		"underruns": underruns,
+		"dropped": dropped,
+		"played": played,
+		"mix_usec": mix_usec,
+	}
 	return _send_request("playout", fields)
 
 
@@ -219,9 +229,11 @@ func _poll_ready(now: int) -> void:
 	_next_report = now + PLAYOUT_REPORT_MSEC
 	if audio_router == null:
 		return
+	var mixed := Time.get_ticks_usec() - int(AudioServer.get_time_since_last_mix() * 1e6)
 	var levels := audio_router.take_playout()
 	if not levels.is_empty():
-		send_playout(levels[0], levels[1], levels[2], levels[3])
+		send_playout(levels[0], levels[1], levels[2], levels[3], levels[4], mixed)
+		_socket.poll()  # out now, not at the next frame's poll: the report's age is its error
 
 
 func _on_message(kind: String, message: Dictionary) -> void:

@@ -72,6 +72,8 @@ const REQUESTS: Dictionary = {
 		"buffered": {"type": TYPE_PACKED_INT32_ARRAY, "optional": false},
 		"underruns": {"type": TYPE_PACKED_INT32_ARRAY, "optional": true},
 		"dropped": {"type": TYPE_PACKED_INT32_ARRAY, "optional": true},
+		"played": {"type": TYPE_PACKED_INT32_ARRAY, "optional": true},
+		"mix_usec": {"type": TYPE_INT, "optional": true},
 	},
 	"capture":
 	{

@@ -160,6 +160,12 @@ func _check_bridge_frames() -> void:
 	)
 	_check("bridge_event_signal", joined == ["ann"], detail)
 	_check("sink_got_slice", sink.get_frames_received() == 200, "%d" % sink.get_frames_received())
+	var levels := router.take_playout()  # slot 3: 200 frames routed, none played yet
+	_check(
+		"router_reports_played",
+		levels.size() == 5 and levels[4] == PackedInt32Array([200 - levels[1][0]]),
+		"levels %s" % [levels]
+	)
 	_check("bridge_request_offline", bridge.request_stats() == -1, "")
 	var speakers: Array[PackedStringArray] = []
 	bridge.active_speakers_changed.connect(
