@@ -68,6 +68,7 @@ async def test_buffer_stays_in_the_target_band_for_a_minute(
             for slot, g in godot.generators.items()
         }
         errors: dict[int, list[float]] = {}  # the runtime's estimate less the true level
+        targets: dict[int, list[float]] = {}  # the runtime's target, once a second
         for _ in range(int(SOAK_S)):
             await asyncio.sleep(1.0)
             await godot.send("stats")
@@ -75,6 +76,7 @@ async def test_buffer_stays_in_the_target_band_for_a_minute(
             for slot, info in sample["slots"].items():
                 truth = godot.generators[slot].buffered * 1000 / 48_000
                 errors.setdefault(slot, []).append(info["buffered_ms"] - truth)
+                targets.setdefault(slot, []).append(info["target_ms"])
         stats = sample
     failures = []
     for slot, info in stats["slots"].items():
@@ -104,10 +106,12 @@ async def test_buffer_stays_in_the_target_band_for_a_minute(
             f"target set by {info['covers']}; estimate - truth ms p5 p50 p95 "
             f"{np.percentile(errors[slot], [5, 50, 95]).round(1).tolist()}"
         )
-        # The target adapts upwards after underruns (up to MAX_TARGET_MS), so the bounds are
-        # relative to where it settled, with the hard ceiling for the whole minute.
+        # The target adapts (up to MAX_TARGET_MS) to underruns and to the jitter it sees, so
+        # the bounds are relative to where it stood over the last 10 s, with the hard ceiling
+        # for the whole minute.
         assert p95 <= MAX_TARGET_MS + BAND_MS + 10, "buffered audio above any band"
-        assert last.mean() <= info["target_ms"] + BAND_MS, "latency crept above the band"
+        recent_target = max(targets[slot][-len(targets[slot]) // 6 :])
+        assert last.mean() <= recent_target + BAND_MS, "latency crept above the band"
         assert p50 >= TARGET_MS / 3, "buffer hovering near empty"
         assert generator.overflow == 0
         assert info["godot_dropped"] == generator.overflow_reported  # every report counted
