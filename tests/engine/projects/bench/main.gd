@@ -4,21 +4,30 @@ extends Node3D
 ## tests/engine/test_engine_bench.py serves audio ticks at 100 Hz (one message per 10 ms for
 ## all participants, built with the runtime's own encoder) from a small WebSocket server.
 ## Phase "binary": the addon's LiveKitBridge (WebSocketPeer, bytes_to_var, slice,
-## ParticipantAudio.push_stereo) receives 8, then 32 participants; the server announces each
-## phase with a "stats" event carrying "bench_phase". Phase "json": the same audio as JSON
-## text with base64 PCM, received by a plain WebSocketPeer and turned into PackedVector2Array
-## the way a GDScript bridge without Variant messages would (a loop per sample). For each,
-## the time spent in that work per rendered frame (and per message) is printed.
+## ParticipantAudio.push_stereo) receives 8, 32, then 64 participants; the server announces
+## each phase with a "stats" event carrying "bench_phase". The bridge is the addon's with
+## timers around its steps (bench_bridge.gd), so each binary phase also reports its split:
+## receive (the socket's poll and reads), decode (bytes_to_var and dispatch), route (the
+## router and the nodes' pushes) and report (playout reports), and, timed alone on the
+## phase's last tick, bytes_to_var and the per-slot copies of the PCM. Phase "json": the same
+## audio as JSON text with base64 PCM, received by a plain WebSocketPeer and turned into
+## PackedVector2Array the way a GDScript bridge without Variant messages would (a loop per
+## sample). For each, the time spent in that work per rendered frame (and per message) is
+## printed.
 
 ## Participants (ParticipantAudio nodes) fed.
-const SLOTS := 32
+const SLOTS := 64
+## Binary phases, in the order the server sends them.
+const BINARY_PHASES: Array[String] = ["binary8", "binary32", "binary64"]
+## Repetitions of the parts timed alone on a phase's last tick.
+const PART_REPS := 50
 ## Frames at the start of a phase that are not measured (connection, first fill).
 const WARMUP_FRAMES := 20
 ## The whole benchmark must end within this time, in milliseconds.
 const DEADLINE_MSEC := 90000
 
 var _nodes: Array[ParticipantAudio] = []
-var _bridge := LiveKitBridge.new()
+var _bridge: LiveKitBridge = preload("res://bench_bridge.gd").new()
 var _router := LiveKitSlotRouter.new()
 var _json_socket: WebSocketPeer
 var _phase: String = ""
@@ -27,6 +36,8 @@ var _usec: Dictionary[String, int] = {}
 var _frames: Dictionary[String, int] = {}
 var _messages: Dictionary[String, int] = {}
 var _json_messages: int = 0
+## Per phase: the bridge's split counters (frame, audio, ready) and the parts timed alone.
+var _split: Dictionary[String, Dictionary] = {}
 var _done: bool = false
 
 
@@ -36,7 +47,6 @@ func _ready() -> void:
 		node.position = Vector3(cos(i), 0.0, sin(i)) * 3.0
 		add_child(node)
 		_nodes.append(node)
-		_router.set_sink(i, node)
 	_bridge.audio_router = _router
 	_bridge.stats_received.connect(_on_phase)
 	_bridge.open(LiveKitSettings.user_arg("--bench="), "bench-key")
@@ -49,6 +59,7 @@ func _process(_delta: float) -> void:
 		_finish("ENGINE_TEST FAIL: timed out in phase '%s'" % _phase)
 		return
 	var before_messages := _bridge.audio_messages + _json_messages
+	var before_split := _split_counters()
 	var started := Time.get_ticks_usec()
 	if _json_socket != null:
 		_poll_json()
@@ -64,11 +75,53 @@ func _process(_delta: float) -> void:
 		_messages[_phase] = (
 			_messages.get(_phase, 0) + _bridge.audio_messages + _json_messages - before_messages
 		)
+		var split: Dictionary = _split.get_or_add(_phase, {})
+		var after_split := _split_counters()
+		for key: String in after_split:
+			split[key] = split.get(key, 0) + after_split[key] - before_split[key]
+
+
+func _split_counters() -> Dictionary:
+	return {
+		"frame": _bridge.get("frame_usec"),
+		"audio": _bridge.get("audio_usec"),
+		"ready": _bridge.get("ready_usec"),
+	}
+
+
+## Times bytes_to_var and the per-slot copies of the PCM alone, on the phase's last tick.
+func _time_parts(phase: String) -> void:
+	var frame: PackedByteArray = _bridge.get("last_audio_frame")
+	if frame.is_empty():
+		return
+	var started := Time.get_ticks_usec()
+	var message: Dictionary
+	for i in PART_REPS:
+		message = bytes_to_var(frame)
+	var decode := Time.get_ticks_usec() - started
+	var counts: PackedInt32Array = message["counts"]
+	var pcm: PackedVector2Array = message["pcm"]
+	started = Time.get_ticks_usec()
+	for i in PART_REPS:
+		var offset := 0
+		for count in counts:
+			pcm.slice(offset, offset + count)
+			offset += count
+	var slicing := Time.get_ticks_usec() - started
+	var split: Dictionary = _split.get_or_add(phase, {})
+	split["decode_once"] = decode / PART_REPS
+	split["slice_once"] = slicing / PART_REPS
 
 
 func _on_phase(stats: Dictionary) -> void:
+	if _phase in BINARY_PHASES:
+		_time_parts(_phase)  # counted in the next phase's warm-up, never measured
 	_phase = str(stats.get("bench_phase", ""))
 	_phase_frames = 0
+	if _phase in BINARY_PHASES:  # route the phase's participants only, as a game would
+		_router.clear()
+		for i in int(_phase.trim_prefix("binary")):
+			_router.set_sink(i, _nodes[i])
 	print("PHASE=%s" % _phase)
 	if _phase == "done":
 		_bridge.close()
@@ -109,14 +162,30 @@ func _push_json(text: String) -> void:
 
 
 func _report() -> void:
-	for phase: String in ["binary8", "binary32", "json32"]:
+	for phase: String in BINARY_PHASES + ["json32"]:
 		var frames: int = _frames.get(phase, 0)
 		var messages: int = _messages.get(phase, 0)
 		var usec: int = _usec.get(phase, 0)
 		if frames == 0 or messages == 0:
 			_finish("ENGINE_TEST FAIL: nothing measured in phase %s" % phase)
 			return
-		print("BENCH %s frames=%d messages=%d usec=%d" % [phase, frames, messages, usec])
+		var line := "BENCH %s frames=%d messages=%d usec=%d" % [phase, frames, messages, usec]
+		if phase in BINARY_PHASES:
+			var split: Dictionary = _split.get(phase, {})
+			line += (
+				" receive_usec=%d decode_usec=%d route_usec=%d report_usec=%d"
+				% [
+					usec - split.get("frame", 0) - split.get("ready", 0),
+					split.get("frame", 0) - split.get("audio", 0),
+					split.get("audio", 0),
+					split.get("ready", 0),
+				]
+			)
+			line += (
+				" decode_once_usec=%d slice_once_usec=%d"
+				% [split.get("decode_once", -1), split.get("slice_once", -1)]
+			)
+		print(line)
 	var underruns := 0
 	var dropped := 0
 	for node in _nodes:
