@@ -113,10 +113,12 @@ func push_stereo(frames: PackedVector2Array) -> void:
 		return
 	_frames_received += count
 	if _pending_frames == 0 and _ensure_playing():
-		var room := _playback.get_frames_available()
-		if count <= room and _push_now(frames):
+		# push_buffer takes all the frames or none (then the generator is unchanged), so the
+		# room is only asked for when they do not all fit.
+		if _push_now(frames):
 			return
-		if count > room and room > 0 and _push_now(frames.slice(0, room)):
+		var room := _playback.get_frames_available()
+		if room > 0 and room < count and _push_now(frames.slice(0, room)):
 			frames = frames.slice(room)
 	_queue(frames)
 
@@ -267,8 +269,9 @@ func _acquire_playback() -> void:
 
 
 func _ensure_playing() -> bool:
-	if _playback == null or not playing:
-		_acquire_playback()
+	if _playback != null and playing:  # the common case reads `playing` once
+		return true
+	_acquire_playback()
 	return _playback != null and playing
 
 
