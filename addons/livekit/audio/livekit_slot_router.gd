@@ -44,21 +44,29 @@ func get_sink(slot: int) -> ParticipantAudio:
 
 ## Hands each slot's frames of one tick to its node: [param slots] and [param counts] pair
 ## up, and the frames follow one another in [param pcm]. Returns false when a count runs past
-## the frames (the slots before it were played).
+## the frames (the slots before it were played). A slot with no frames is skipped, and a
+## tick of one slot is handed over whole (no copy).
 func route(slots: PackedInt32Array, counts: PackedInt32Array, pcm: PackedVector2Array) -> bool:
 	var total := pcm.size()
 	var offset := 0
 	for i in slots.size():
 		var count := counts[i]
-		if count < 0 or offset + count > total:
+		if count <= 0:
+			if count < 0:
+				return false
+			continue
+		var end := offset + count
+		if end > total:
 			return false
 		var sink: Variant = _sinks.get(slots[i])
 		if is_instance_valid(sink):
-			(sink as ParticipantAudio).push_stereo(pcm.slice(offset, offset + count))
+			(sink as ParticipantAudio).push_stereo(
+				pcm if count == total else pcm.slice(offset, end)
+			)
 			frames_routed += count
 		else:
 			frames_unrouted += count
-		offset += count
+		offset = end
 	return true
 
 
