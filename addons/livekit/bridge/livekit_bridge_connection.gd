@@ -395,11 +395,14 @@ func _send(message: Dictionary) -> Error:
 
 
 func _drain() -> void:
-	var budget := MAX_PACKETS_PER_POLL
-	while budget > 0 and _socket != null and _socket.get_available_packet_count() > 0:
-		budget -= 1
-		var frame := _socket.get_packet()
-		if _socket.was_string_packet():
+	var socket := _socket
+	# Counted once: packets only arrive in socket.poll(). A message handled here may drop or
+	# replace the socket; the rest then waits (dropped with it, or read from the new one).
+	for i in mini(MAX_PACKETS_PER_POLL, socket.get_available_packet_count()):
+		if _socket != socket:
+			return
+		var frame := socket.get_packet()
+		if socket.was_string_packet():
 			bad_messages += 1
 			continue
 		handle_frame(frame)
