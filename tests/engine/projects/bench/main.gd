@@ -4,9 +4,10 @@ extends Node3D
 ## tests/engine/test_engine_bench.py serves audio ticks at 100 Hz (one message per 10 ms for
 ## all participants, built with the runtime's own encoder) from a small WebSocket server.
 ## Phase "binary": the addon's LiveKitBridge (WebSocketPeer, bytes_to_var, slice,
-## ParticipantAudio.push_stereo) receives 8, 32, then 64 participants; the server announces
-## each phase with a "stats" event carrying "bench_phase". The bridge is the addon's with
-## timers around its steps (bench_bridge.gd), so each binary phase also reports its split:
+## ParticipantAudio.push_stereo) receives 8, 32, then 64 participants (after an unmeasured
+## warm-up with 64, "warmup"); the server announces each phase with a "stats" event carrying
+## "bench_phase". The bridge is the addon's with timers around its steps (bench_bridge.gd),
+## so each binary phase also reports its split:
 ## receive (the socket's poll and reads), decode (bytes_to_var and dispatch), route (the
 ## router and the nodes' pushes) and report (playout reports), and, timed alone on the
 ## phase's last tick, bytes_to_var and the per-slot copies of the PCM. Phase "json": the same
@@ -118,9 +119,10 @@ func _on_phase(stats: Dictionary) -> void:
 		_time_parts(_phase)  # counted in the next phase's warm-up, never measured
 	_phase = str(stats.get("bench_phase", ""))
 	_phase_frames = 0
-	if _phase in BINARY_PHASES:  # route the phase's participants only, as a game would
+	if _phase in BINARY_PHASES or _phase == "warmup":  # route the phase's participants only
 		_router.clear()
-		for i in int(_phase.trim_prefix("binary")):
+		var routed := SLOTS if _phase == "warmup" else int(_phase.trim_prefix("binary"))
+		for i in routed:
 			_router.set_sink(i, _nodes[i])
 	print("PHASE=%s" % _phase)
 	if _phase == "done":
