@@ -3,9 +3,9 @@
 A small WebSocket server here plays the runtime's part for audio only: it shakes hands,
 then sends one `audio` tick every 10 ms built with the runtime's own encoder
 (`livekit_godot.protocol.audio_tick`), after an unmeasured warm-up, for 8, 32 then 64
-participants, to the addon's `LiveKitBridge` (binary Variant frames, `bytes_to_var`,
-`slice`, `push_stereo`); the engine also splits each binary phase's time into receive,
-decode, route + push and playout reports.
+participants, to the addon's `LiveKitBridge` (binary Variant frames, `get_var`,
+`slice`, `push_stereo`); the engine also splits each binary phase's time into receive (with
+decoding), dispatch, route + push and playout reports.
 Then it sends the same ticks for 32 participants as JSON text with base64 PCM, which the
 project turns into `PackedVector2Array`s sample by sample, as a GDScript bridge without
 Variant messages must. The engine prints the microseconds it spent per phase; this test
@@ -43,7 +43,7 @@ TICK_S = 0.01
 """One audio message per 10 ms, like the runtime."""
 BINARY_SLOTS = (8, 32, 64)
 """Participants in each binary phase (the bench project has nodes for the largest)."""
-SPLIT = ("receive", "decode", "route", "report")
+SPLIT = ("receive", "dispatch", "route", "report")
 """The parts of a binary phase's time the engine reports (projects/bench/main.gd)."""
 BENCH_KEY = "bench-key"
 """The session key the bench project opens its bridge with (projects/bench/main.gd)."""

@@ -1,35 +1,32 @@
 extends LiveKitBridge
 ## The addon's bridge with timers around its steps, for the benchmark's split of the cost.
 ##
-## [method handle_frame] (decode and dispatch of one binary frame), [method _on_audio] (the
-## checks, the slot router and the pushes into the nodes) and [method _poll_ready] (the
-## periodic playout report) add the microseconds they took to the counters below; what
-## [method LiveKitBridgeConnection.poll] took beyond them is the socket's receive work. The
-## last audio frame is kept so that the bench can time its parts alone.
+## [method _handle_message] (the dispatch of one decoded frame, with its audio),
+## [method _on_audio] (the checks, the slot router and the pushes into the nodes) and
+## [method _poll_ready] (the periodic playout report) add the microseconds they took to the
+## counters below; what [method LiveKitBridgeConnection.poll] took beyond them is the
+## socket's work: reading and decoding each frame ([method PacketPeer.get_var]). The last
+## audio message is kept so that the bench can time its parts alone.
 
-## Microseconds spent in [method handle_frame] (bytes_to_var, dispatch, audio).
+## Microseconds spent in [method _handle_message] (dispatch, audio).
 var frame_usec: int = 0
 ## Microseconds spent in [method _on_audio] (checks, route, push).
 var audio_usec: int = 0
 ## Microseconds spent in [method _poll_ready] (playout reports).
 var ready_usec: int = 0
-## The last binary frame that held an audio tick.
-var last_audio_frame := PackedByteArray()
-
-var _frame := PackedByteArray()
+## The last audio tick received, decoded.
+var last_audio_message: Dictionary = {}
 
 
-## Times the addon's handling of one frame.
-func handle_frame(frame: PackedByteArray) -> void:
+func _handle_message(decoded: Variant) -> void:
 	var started := Time.get_ticks_usec()
-	_frame = frame
-	super(frame)
+	super(decoded)
 	frame_usec += Time.get_ticks_usec() - started
 
 
 func _on_audio(message: Dictionary) -> void:
 	var started := Time.get_ticks_usec()
-	last_audio_frame = _frame
+	last_audio_message = message
 	super(message)
 	audio_usec += Time.get_ticks_usec() - started
 

@@ -3,18 +3,17 @@ extends Node3D
 ##
 ## tests/engine/test_engine_bench.py serves audio ticks at 100 Hz (one message per 10 ms for
 ## all participants, built with the runtime's own encoder) from a small WebSocket server.
-## Phase "binary": the addon's LiveKitBridge (WebSocketPeer, bytes_to_var, slice,
+## Phase "binary": the addon's LiveKitBridge (WebSocketPeer.get_var, slice,
 ## ParticipantAudio.push_stereo) receives 8, 32, then 64 participants (after an unmeasured
 ## warm-up with 64, "warmup"); the server announces each phase with a "stats" event carrying
 ## "bench_phase". The bridge is the addon's with timers around its steps (bench_bridge.gd),
-## so each binary phase also reports its split:
-## receive (the socket's poll and reads), decode (bytes_to_var and dispatch), route (the
-## router and the nodes' pushes) and report (playout reports), and, timed alone on the
-## phase's last tick, bytes_to_var and the per-slot copies of the PCM. Phase "json": the same
-## audio as JSON text with base64 PCM, received by a plain WebSocketPeer and turned into
-## PackedVector2Array the way a GDScript bridge without Variant messages would (a loop per
-## sample). For each, the time spent in that work per rendered frame (and per message) is
-## printed.
+## so each binary phase also reports its split: receive (the socket's poll and reads, which
+## decode each frame), dispatch (checks and handing the tick on), route (the router and the
+## nodes' pushes) and report (playout reports), and, timed alone on the phase's last tick,
+## bytes_to_var and the per-slot copies of the PCM. Phase "json": the same audio as JSON text
+## with base64 PCM, received by a plain WebSocketPeer and turned into PackedVector2Array the
+## way a GDScript bridge without Variant messages would (a loop per sample). For each, the
+## time spent in that work per rendered frame (and per message) is printed.
 
 ## Participants (ParticipantAudio nodes) fed.
 const SLOTS := 64
@@ -92,9 +91,10 @@ func _split_counters() -> Dictionary:
 
 ## Times bytes_to_var and the per-slot copies of the PCM alone, on the phase's last tick.
 func _time_parts(phase: String) -> void:
-	var frame: PackedByteArray = _bridge.get("last_audio_frame")
-	if frame.is_empty():
+	var last: Dictionary = _bridge.get("last_audio_message")
+	if last.is_empty():
 		return
+	var frame := var_to_bytes(last)
 	var started := Time.get_ticks_usec()
 	var message: Dictionary
 	for i in PART_REPS:
@@ -175,7 +175,7 @@ func _report() -> void:
 		if phase in BINARY_PHASES:
 			var split: Dictionary = _split.get(phase, {})
 			line += (
-				" receive_usec=%d decode_usec=%d route_usec=%d report_usec=%d"
+				" receive_usec=%d dispatch_usec=%d route_usec=%d report_usec=%d"
 				% [
 					usec - split.get("frame", 0) - split.get("ready", 0),
 					split.get("frame", 0) - split.get("audio", 0),
