@@ -41,6 +41,7 @@ class Lateness:
         self._bins: deque[float] = deque(maxlen=WINDOW - 1)
         self._bin_start: float | None = None
         self._bin_max = 0.0
+        self._covered: float | None = None  # `covered()`, until the seconds kept change
 
     def arrival(self, now: float, value: float) -> float:
         """Note an event at `now` whose `value` (seconds) is larger the later it is; returns
@@ -61,16 +62,22 @@ class Lateness:
         if now - self._bin_start >= WINDOW:  # a long pause: every kept second was quiet
             self._bins.clear()
             self._bin_start, self._bin_max = now, 0.0
+            self._covered = None
         while now - self._bin_start >= 1.0:
             self._bins.append(self._bin_max)
             self._bin_max = 0.0
             self._bin_start += 1.0
-        self._bin_max = max(self._bin_max, late)
+            self._covered = None
+        if late > self._bin_max:
+            self._bin_max = late
+            self._covered = None
 
     def covered(self) -> float:
         """The lateness to cover, in seconds (0 until `COVERED` seconds were seen)."""
-        ranked = sorted((*self._bins, self._bin_max), reverse=True)
-        return ranked[COVERED - 1] if len(ranked) >= COVERED else 0.0
+        if self._covered is None:  # asked for with every frame: ranked once per change
+            ranked = sorted((*self._bins, self._bin_max), reverse=True)
+            self._covered = ranked[COVERED - 1] if len(ranked) >= COVERED else 0.0
+        return self._covered
 
 
 class Gaps:

@@ -59,7 +59,7 @@ import numpy.typing as npt
 
 from .._errors import ConfigError
 from ._jitter import Gaps, GodotClock, Lateness
-from ._splice import Mono, Splice, Wait, best_lag, quiet_run, splice
+from ._splice import Buffer, Splice, Wait, best_lag, quiet_run, splice
 
 Stereo = npt.NDArray[np.float32]
 Frames = npt.NDArray[np.int16] | npt.NDArray[np.float32]
@@ -270,9 +270,10 @@ class SlotPlayout:
         limit = self.config.frames(self.config.max_queue_ms)
         if self.queued > limit and len(self.queue) > 1:
             # Godot has not taken audio for a while: cut back to the target, as above the band.
-            plan = self._cut(self.queued - self.config.frames(self.target_ms), hard=True)
+            buf = self._buffer()
+            plan = self._cut(buf, self.queued - self.config.frames(self.target_ms), hard=True)
             if isinstance(plan, tuple):
-                spliced = self._spliced(*plan)
+                spliced = self._spliced(buf, *plan)
                 self.queue.clear()
                 self.queue.append(spliced)
                 self.queued = len(spliced)
@@ -393,27 +394,27 @@ class SlotPlayout:
         if side != self._off_side or dry:
             self._off_side, self._off_since = side, now
         settled = self._off_since is not None and now - self._off_since >= SETTLE_S
-        plan: Splice | Wait | None = None
-        if total > target + band:
-            plan = self._cut(round(total - target), hard=True, can_wait=level >= target)
-        elif config.stretch_pct > 0 and settled and self._stretch_credit >= self._pitch_min:
-            if side > 0:
-                plan = self._cut(round(total - target), hard=False, can_wait=level >= target)
-            elif side < 0:
-                plan = self._repeat(round(target - total))
-        if plan == "wait":
-            return None
-        if isinstance(plan, tuple):
-            frames = self._spliced(*plan, timescale=total <= target + band)
-        elif dry:
-            frames = self._joined_queue()
-        else:
-            return list(self.queue)
-        return [self._faded_in(frames) if dry else frames]
+        above = total > target + band
+        stretch = config.stretch_pct > 0 and settled and self._stretch_credit >= self._pitch_min
+        if above or (stretch and side):
+            buf = self._buffer()
+            plan: Splice | Wait | None
+            if above or side > 0:
+                plan = self._cut(buf, round(total - target), hard=above, can_wait=level >= target)
+            else:
+                plan = self._repeat(buf, round(target - total))
+            if plan == "wait":
+                return None
+            if isinstance(plan, tuple):
+                frames = self._spliced(buf, *plan, timescale=not above)
+                return [self._faded_in(frames) if dry else frames]
+        if dry:
+            return [self._faded_in(self._joined_queue())]
+        return list(self.queue)
 
     # -- splices ------------------------------------------------------------------------
 
-    def _buffer(self) -> tuple[Stereo, Mono, int]:
+    def _buffer(self) -> Buffer:
         """History and queue as one float32 array, its mono mix, and where the queue starts."""
         audio = np.concatenate([*self._history, *self.queue]).astype(np.float32)
         return audio, np.asarray(audio.mean(axis=1), dtype=np.float64), self._history_len
@@ -422,11 +423,13 @@ class SlotPlayout:
         full = 32768.0 if self.queue[0].dtype == np.int16 else 1.0
         return full * 10 ** (QUIET_DBFS / 20)
 
-    def _cut(self, excess: int, *, hard: bool, can_wait: bool = False) -> Splice | Wait | None:
-        """Where and how much to remove, (at, lag); None for nothing (a time-scale cut that
-        finds no good match), or "wait" for one more frame first."""
+    def _cut(
+        self, buf: Buffer, excess: int, *, hard: bool, can_wait: bool = False
+    ) -> Splice | Wait | None:
+        """Where and how much to remove from `buf` (`_buffer`), (at, lag); None for nothing
+        (a time-scale cut that finds no good match), or "wait" for one more frame first."""
         fade, window = self._fade, self._window
-        audio, mono, begin = self._buffer()
+        audio, mono, begin = buf
         n = len(audio)
         # A quiet stretch in what is queued: cut there, as much as is needed (unheard).
         start, end = quiet_run(mono, begin, self._block, self._floor())
@@ -453,10 +456,11 @@ class SlotPlayout:
             return None
         return at, lag
 
-    def _repeat(self, deficit: int) -> Splice | None:
-        """Where and how much to repeat to rebuild the cushion: (at, -length), or None."""
+    def _repeat(self, buf: Buffer, deficit: int) -> Splice | None:
+        """Where and how much of `buf` to repeat to rebuild the cushion: (at, -length), or
+        None."""
         fade, window = self._fade, self._window
-        audio, mono, begin = self._buffer()
+        audio, mono, begin = buf
         n = len(audio)
         if n - begin < fade:
             return None
@@ -472,8 +476,8 @@ class SlotPlayout:
         lag, match = best_lag(mono, at, lo, hi, window, hi)
         return (at, lag) if match >= MIN_MATCH else None
 
-    def _spliced(self, at: int, lag: int, *, timescale: bool = False) -> Frames:
-        audio, _, begin = self._buffer()
+    def _spliced(self, buf: Buffer, at: int, lag: int, *, timescale: bool = False) -> Frames:
+        audio, _, begin = buf
         out = splice(audio, at, lag, self._fade)[begin:]
         self.splices += 1
         if lag > 0:

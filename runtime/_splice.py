@@ -20,6 +20,9 @@ Mono = npt.NDArray[np.float64]
 Splice = tuple[int, int]
 """Where in history + queue a splice ends its crossfade, and its lag (> 0 removes)."""
 Wait = Literal["wait"]
+Buffer = tuple[Stereo, Mono, int]
+"""The audio a splice is planned in: what was sent and what is queued as one array, its mono
+mix, and where the queue starts."""
 
 
 def best_lag(mono: Mono, at: int, lo: int, hi: int, window: int, prefer: int) -> tuple[int, float]:

@@ -85,11 +85,12 @@ func take_playout() -> Array:
 		if not is_instance_valid(sink):
 			continue
 		var audio := sink as ParticipantAudio
+		var held := audio.buffered_frames()  # once: played is what it received less this
 		slots.append(slot)
-		buffered.append(audio.buffered_frames())
+		buffered.append(held)
 		underruns.append(audio.take_underruns())
 		dropped.append(audio.take_dropped_frames())
-		played.append(audio.get_frames_played() - int(_played_before.get(slot, 0)))
+		played.append(audio.get_frames_received() - held - int(_played_before.get(slot, 0)))
 	if slots.is_empty():
 		return []
 	return [slots, buffered, underruns, dropped, played]

@@ -18,16 +18,17 @@ const VOICE_TEMPLATE := preload("res://voice_template.tscn")
 const CHECK_FRAME := 50
 ## Where the reference table is packed by the Python test.
 const TABLE_PATH := "res://attenuation_table.json"
+## The editor runtime the dock and dashboard views talk to (recorded, without a socket).
+const RecordedRuntime := preload("res://recorded_runtime.gd")
 
 var _failures: PackedStringArray = []
 var _frames: int = 0
 var _view: String = ""
-var _requests: Array[Dictionary] = []
 var _panel: LiveKitAttenuationPanel
 var _voice: ParticipantAudio
 var _dock: LiveKitDock
-var _bridge: RecordingBridge
-var _recording: bool = false
+## What the dock sends, and the runtime's answers (a new one per dock view).
+var _runtime := RecordedRuntime.new()
 var _done: bool = false
 
 
@@ -256,53 +257,15 @@ func _fake_token() -> String:
 	return "%s.%s.%s" % [header, body.replace("=", ""), "c2lnbmF0dXJlLW5vdC1yZWFs"]
 
 
-## A message the dock's bridge sent: recorded as its type, fields and id.
-func _on_sent(message: Dictionary) -> void:
-	if not _recording:
-		return
-	var fields := message.duplicate(true)
-	var kind := str(fields["t"])
-	var id: int = fields.get("id", 0)
-	fields.erase("t")
-	fields.erase("id")
-	_requests.append({"kind": kind, "fields": fields, "id": id})
-	print("REQUEST %s %s" % [kind, JSON.stringify(fields.keys())])
-
-
-## An event from the runtime, as the bridge receives it.
-func _event(message: Dictionary) -> void:
-	_bridge.handle_frame(var_to_bytes(message))
-
-
-## The runtime's successful result for the last request of type [param kind].
-func _answer(kind: String) -> void:
-	for i in range(_requests.size() - 1, -1, -1):
-		if _requests[i]["kind"] == kind:
-			_event({"t": "result", "id": _requests[i]["id"], "ok": true, "error": ""})
-			return
-
-
-func _last_request(kind: String) -> Dictionary:
-	for i in range(_requests.size() - 1, -1, -1):
-		if _requests[i]["kind"] == kind:
-			return _requests[i]["fields"]
-	return {}
-
-
-func _last_kind() -> String:
-	return str(_requests[-1]["kind"]) if not _requests.is_empty() else ""
-
-
-## A dock whose editor services speak through a [RecordingBridge] (what they send is
-## recorded from here on, events are fed with [method _event]).
+## A dock whose editor services speak to a new [member _runtime] (what they send is recorded
+## from here on; its events are fed with [code]_runtime.event()[/code]).
 func _new_dock() -> LiveKitDock:
 	var dock: LiveKitDock = DOCK_SCENE.instantiate()
-	_bridge = RecordingBridge.new()
-	_bridge.sent.connect(_on_sent)
-	dock.set_services(LiveKitEditorServices.new(_bridge))
+	_runtime = RecordedRuntime.new()
+	dock.set_services(LiveKitEditorServices.new(_runtime.bridge))
 	add_child(dock)
 	_fill(dock, 6.0)
-	_recording = true
+	_runtime.recording = true
 	return dock
 
 
@@ -316,16 +279,20 @@ func _show_dock() -> void:
 		"staging", "wss://staging.example.test", "APIstg4Kq", "not-a-real-secret"
 	)
 	_check("profile_save_sent", _dock.save_profile(), _dock.get_status())
-	var saved := _last_request("profile_save")
+	var saved := _runtime.last_request("profile_save")
 	_check(
 		"profile_save_fields",
 		saved.get("api_secret") == "not-a-real-secret" and saved.get("api_key") == "APIstg4Kq",
 		str(saved.keys())
 	)
 	_check("secret_field_cleared", secret_field.text.is_empty(), "")
-	_answer("profile_save")
-	_check("profiles_refreshed_after_save", _last_kind() == "profiles_list", _last_kind())
-	_event(_profiles_event())
+	_runtime.answer("profile_save")
+	_check(
+		"profiles_refreshed_after_save",
+		_runtime.last_kind() == "profiles_list",
+		_runtime.last_kind()
+	)
+	_runtime.event(_profiles_event())
 	_check("profiles_event", _dock.get_status() == "3 server profile(s).", _dock.get_status())
 	_check("profiles_listed", _dock.get_profiles().size() == 3, str(_dock.get_profiles().size()))
 	_check("profile_selected", _dock.select_profile("local-dev"), "")
@@ -334,7 +301,7 @@ func _show_dock() -> void:
 	_dock.set_token_form("alice", "Alice", "lobby", "2h")
 	_dock.set_grant("room_admin", true)
 	_check("mint_sent", _dock.mint_token(), _dock.get_status())
-	var mint := _last_request("token_mint")
+	var mint := _runtime.last_request("token_mint")
 	var grants: PackedStringArray = mint.get("grants", PackedStringArray())
 	_check(
 		"mint_fields",
@@ -359,7 +326,9 @@ func _show_dock() -> void:
 		"grants": ["join", "publish", "subscribe", "publish_data", "room_admin"],
 		"expires_at": "2026-11-24T14:00:00+00:00",
 	}
-	_event({"t": "token_minted", "id": _requests[-1]["id"], "token": token, "info": info})
+	_runtime.event(
+		{"t": "token_minted", "id": _runtime.requests[-1]["id"], "token": token, "info": info}
+	)
 	_check("token_shown", _dock.get_token() == token, "")
 	var used: Array[String] = []
 	_dock.token_use_requested.connect(
@@ -378,11 +347,11 @@ func _show_dock() -> void:
 	)
 	_check("form_closed_after_save", not _dock.find_child("ProfileForm", true, false).visible, "")
 	var status := _dock.get_status()
-	var bad := _bridge.bad_messages
-	_event({"t": "nope"})
+	var bad := _runtime.bridge.bad_messages
+	_runtime.event({"t": "nope"})
 	_check(
 		"unknown_event_ignored",
-		_bridge.bad_messages == bad + 1 and _dock.get_status() == status,
+		_runtime.bridge.bad_messages == bad + 1 and _dock.get_status() == status,
 		_dock.get_status()
 	)
 	_check(
@@ -454,14 +423,14 @@ func _dashboard_event(with_bob: bool) -> Dictionary:
 
 func _show_dashboard() -> void:
 	_dock = _new_dock()
-	_event(_profiles_event())
+	_runtime.event(_profiles_event())
 	_dock.select_profile("local-dev")
 	_dock.show_tab(1)
 	var dashboard := _dock.get_dashboard()
 	dashboard.watch("lobby")
-	var watch := _last_request("dashboard_watch")
+	var watch := _runtime.last_request("dashboard_watch")
 	_check("watch_fields", watch == {"room": "lobby", "profile": "local-dev"}, str(watch))
-	_event(_dashboard_event(true))
+	_runtime.event(_dashboard_event(true))
 	_check("two_rows", dashboard.get_identities() == PackedStringArray(["alice", "bob"]), "")
 	var alice_meter := dashboard.get_meter_value("alice")
 	var bob_meter := dashboard.get_meter_value("bob")
@@ -475,29 +444,29 @@ func _show_dashboard() -> void:
 	_check("bob_shows_unmute", bob_mute.text == "Unmute", bob_mute.text)
 	bob_mute.pressed.emit()
 	_check_action("unmute_bob", "unmute_track", "bob", "TR_bob")
-	var before := _requests.size()
+	var before := _runtime.requests.size()
 	dashboard.get_button("bob", "remove").pressed.emit()
-	_check("remove_asks_first", _requests.size() == before, "")
+	_check("remove_asks_first", _runtime.requests.size() == before, "")
 	dashboard.get_button("bob", "remove").pressed.emit()
 	_check_action("remove_bob", "remove_participant", "bob", "")
 	dashboard.edit_metadata("alice")
 	dashboard.apply_metadata('{"team":"red"}')
 	_check_action("metadata_alice", "update_metadata", "alice", "")
-	var metadata := str(_last_request("dashboard_action").get("metadata"))
+	var metadata := str(_runtime.last_request("dashboard_action").get("metadata"))
 	_check("metadata_sent", metadata == '{"team":"red"}', metadata)
-	_event(_dashboard_event(false))
+	_runtime.event(_dashboard_event(false))
 	_check("bob_left", dashboard.get_identities() == PackedStringArray(["alice"]), "")
-	_event(_dashboard_event(true))
+	_runtime.event(_dashboard_event(true))
 	_check("bob_back", dashboard.get_identities().size() == 2, "")
-	_answer("dashboard_action")
+	_runtime.answer("dashboard_action")
 
 
 func _check_action(check_name: String, action: String, identity: String, track: String) -> void:
-	var fields := _last_request("dashboard_action")
+	var fields := _runtime.last_request("dashboard_action")
 	_check(
 		check_name,
 		(
-			_last_kind() == "dashboard_action"
+			_runtime.last_kind() == "dashboard_action"
 			and fields.get("action") == action
 			and fields.get("identity") == identity
 			and fields.get("room") == "lobby"
@@ -517,13 +486,15 @@ func _show_live() -> void:
 	add_child(_dock)
 	_fill(_dock, 6.0)
 	var services := TappedServices.new()
-	services.asked.connect(func(kind: String) -> void: _requests.append({"kind": kind}))
+	services.asked.connect(func(kind: String) -> void: _runtime.requests.append({"kind": kind}))
 	var statuses: Array[String] = []
 	services.status_changed.connect(
 		func(text: String, _is_ready: bool) -> void: statuses.append(text)
 	)
 	_dock.set_services(services)
-	_check("profiles_requested_on_show", _last_kind() == "profiles_list", _last_kind())
+	_check(
+		"profiles_requested_on_show", _runtime.last_kind() == "profiles_list", _runtime.last_kind()
+	)
 	await _until(func() -> bool: return _has_profile(profile), 15.0)
 	_check("profile_from_runtime", _dock.select_profile(profile), str(statuses))
 	_check("runtime_ready", services.is_ready(), str(statuses))
@@ -603,24 +574,6 @@ func _until(condition: Callable, seconds: float) -> void:
 	var deadline := Time.get_ticks_msec() + int(seconds * 1000.0)
 	while not condition.call() and Time.get_ticks_msec() < deadline:
 		await get_tree().process_frame
-
-
-## The editor services' bridge, connected without a socket: it records what it would send.
-class RecordingBridge:
-	extends LiveKitEditorBridge
-	## A message was sent (a copy of it).
-	signal sent(message: Dictionary)
-
-	func _init() -> void:
-		_state = LiveKitBridgeConnection.State.READY
-
-	## Nothing to poll: there is no socket.
-	func poll() -> void:
-		pass
-
-	func _send(message: Dictionary) -> Error:
-		sent.emit(message.duplicate(true))
-		return OK
 
 
 ## Real editor services that also say when the dock asks for the profiles.
