@@ -4,8 +4,8 @@
 factory (`rtc.Room` unless a test hands in a double), listens to them with `RoomEvents`
 (runtime/_room_events.py: SDK callbacks in, bridge events out), streams subscribed audio
 through `RemoteAudio`, chooses what to hear with `Subscriptions` (runtime/_subscriptions.py),
-publishes the microphone from `capture` requests (`MicPipeline`, `MicSender`), and shares the
-listener's pose.
+publishes the microphone from `capture` requests (`MicPipeline`, `MicSender`), shares the
+listener's pose, and reports the figures of all of it (`stats`, runtime/_stats.py).
 
 A session holds at most one room at a time, and rooms come and go within it: its state
 (`RoomState`, runtime/_room_state.py) changes in `_enter` only. Godot's `disconnect` leaves a
@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -38,7 +37,6 @@ from ..protocol import (
     RemotePose,
     RoomConnected,
     Send,
-    SlotStats,
     Stats,
     TrackUnsubscribed,
 )
@@ -50,6 +48,7 @@ from ._presence import POSE_TOPIC, HearingPolicy, Pose, PoseSender, PoseTracker,
 from ._remote_audio import OpenStream, RemoteAudio, open_audio_stream
 from ._room_events import RoomEvents, participant_info
 from ._room_state import RoomState, check_transition
+from ._stats import session_stats
 from ._subscriptions import Subscriptions
 
 SUBSCRIPTION_CHECK_S = 0.2
@@ -359,37 +358,4 @@ class RoomSession:
 
     def stats(self, *, audio_shed: int) -> Stats:
         """The `stats` event (`audio_shed`: ticks the bridge did not send)."""
-        now = time.monotonic()
-        slots = {
-            s.slot: SlotStats(
-                identity=s.identity,
-                buffered_ms=s.state.buffered_ms(now),
-                sent=s.state.sent,
-                dropped=s.state.dropped,
-                godot_dropped=s.state.godot_dropped,
-                underruns=s.state.underruns,
-                input_gaps=s.state.input_gaps,
-                target_ms=s.state.target_ms,
-                delivery_jitter_ms=s.state.delivery.covered() * 1000,
-                godot_jitter_ms=s.state.godot.lateness.covered() * 1000,
-                covers=s.state.covers,
-            )
-            for s in self.audio.slots()
-        }
-        added = sorted(self.audio.arrival_to_send)
-        return Stats(
-            audio_shed=audio_shed,
-            added_ms_p50=added[len(added) // 2] * 1000 if added else 0.0,
-            added_ms_p99=added[int(len(added) * 0.99)] * 1000 if added else 0.0,
-            underruns=sum(s.state.underruns for s in self.audio.slots()),
-            drops=sum(s.state.total_dropped for s in self.audio.slots()),
-            mic_frames=self.mic.frames_in,
-            mic_trimmed=self.mic_sender.frames_trimmed,
-            mic_silence_skipped=self.mic_sender.silence_skipped,
-            mic_silence_filled=self.mic_sender.silence_filled,
-            mic_backlog_ms=self.mic_sender.backlog_ms(),
-            mic_cushion_ms=self.mic_sender.cushion_ms,
-            mic_sent=self.mic_sender.frames_sent,
-            echo=self.mic.echo_stats(),
-            slots=slots,
-        )
+        return session_stats(self.audio, self.mic, self.mic_sender, audio_shed=audio_shed)
