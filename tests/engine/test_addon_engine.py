@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+from livekit_godot.protocol import REQUESTS, parse_request
 from livekit_godot.runtime._auth import proof
-from tests.engine.harness import GodotWebEngine
+from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.room_support import doubles
 from tests.engine.test_launcher_contract import launcher_arguments
 
@@ -31,3 +33,29 @@ def test_addon_units_in_the_engine(godot_engine: GodotWebEngine) -> None:
     for role in ("runtime", "godot"):
         expected = proof(VECTOR_KEY, role, VECTOR_PORT, client_nonce, server_nonce)
         assert result.value(f"PROOF_{role.upper()}") == expected.hex(), role
+    check_requests(result)
+
+
+HANDSHAKE_REQUESTS = {"hello", "proof"}
+"""Built by the connection itself in the handshake (tests/engine/test_bridge_security_engine.py)."""
+
+REFUSALS = {
+    "unknown_kind": "shout is no request of protocol 2",
+    "unknown_field": "request pose has no field speed (its fields: p, f)",
+    "wrong_type": "field gain of request volume must be float, not String",
+    "missing_field": "request volume lacks its field gain",
+    "int_for_float": "",
+}
+"""What `LiveKitBridgeConnection.request_problem` says of each malformed request
+(projects/addon_units/request_checks.gd); "" is a request it lets through."""
+
+
+def check_requests(result: EngineResult) -> None:
+    """Each typed request method of the bridges, run in the real engine, built a message the
+    runtime's own check (`parse_request`) accepts, and together they built every request of
+    the schema; a request the GDScript check refuses is named with what was wrong."""
+    frames = [base64.b64decode(fields[0]) for fields in result.records("REQUEST")]
+    kinds = [parse_request(frame).type for frame in frames]
+    assert set(kinds) == set(REQUESTS) - HANDSHAKE_REQUESTS, result.describe()
+    refused = {fields[0]: " ".join(fields[1:]) for fields in result.records("REFUSED")}
+    assert refused == REFUSALS

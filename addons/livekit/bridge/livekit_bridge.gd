@@ -233,7 +233,8 @@ func _poll_ready(now: int) -> void:
 	var levels := audio_router.take_playout()
 	if not levels.is_empty():
 		send_playout(levels[0], levels[1], levels[2], levels[3], levels[4], mixed)
-		_socket.poll()  # out now, not at the next frame's poll: the report's age is its error
+		if _socket != null:  # null when open to a sink
+			_socket.poll()  # out now, not at the next frame's poll: the report's age is its error
 
 
 func _on_message(kind: String, message: Dictionary) -> void:

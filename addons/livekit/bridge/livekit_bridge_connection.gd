@@ -80,6 +80,7 @@ var _refusal: String = ""
 var _last_failure: String = ""
 var _nonce: PackedByteArray = PackedByteArray()
 var _runtime_proven: bool = false
+var _sink: Callable = Callable()
 
 
 ## Starts connecting to the runtime at [param runtime_url] with the session [param key].
@@ -94,6 +95,18 @@ func open(runtime_url: String, key: String) -> Error:
 	_key = key
 	_attempts = 0
 	return _start_socket(Time.get_ticks_msec())
+
+
+## Connects this bridge to [param sink] instead of a runtime, for tools and tests: it is
+## [constant State.READY] at once, each message it would send is handed to [param sink] (a
+## copy, one [Dictionary] argument) instead, and events are fed in with [method handle_frame].
+## Sticky requests are sent to it as to a runtime. [method close] or [method open] ends it.
+func open_sink(sink: Callable) -> void:
+	_drop_socket()
+	_sink = sink
+	_state = State.READY
+	for sticky_name: String in _sticky.keys():
+		send_sticky(sticky_name)
 
 
 ## Closes the connection on purpose (no reconnection). Sticky requests are kept.
@@ -128,6 +141,9 @@ func poll() -> void:
 			if now >= _retry_at:
 				_start_socket(now)
 			return
+	if _sink.is_valid():
+		_poll_ready(now)
+		return
 	_socket.poll()
 	var ready_state := _socket.get_ready_state()
 	if ready_state == WebSocketPeer.STATE_OPEN:
@@ -229,6 +245,37 @@ static func read_fields(kind: String, message: Dictionary) -> Array:
 	return values
 
 
+## Returns what is wrong with request [param message] by the schema
+## ([constant LiveKitMessages.REQUESTS]), or "" when nothing is: its [code]"t"[/code] names a
+## request, each other field is one of that request's (or [code]"id"[/code]) with the field's
+## type (an int where a float is expected is a float), and every required field is there.
+## Names only types and fields, never values (a request may carry a secret).
+static func request_problem(message: Dictionary) -> String:
+	var kind := str(message.get("t", ""))
+	if not LiveKitMessages.REQUESTS.has(kind):
+		return "%s is no request of protocol %d" % [kind, LiveKitMessages.PROTOCOL_VERSION]
+	var fields: Dictionary = LiveKitMessages.REQUESTS[kind]
+	for key: Variant in message:
+		if key is String and (key == "t" or key == "id"):
+			continue
+		if not fields.has(key):
+			return (
+				"request %s has no field %s (its fields: %s)"
+				% [kind, key, ", ".join(fields.keys())]
+			)
+		var expected: int = fields[key]["type"]
+		var got := typeof(message[key])
+		if got != expected and not (expected == TYPE_FLOAT and got == TYPE_INT):
+			return (
+				"field %s of request %s must be %s, not %s"
+				% [key, kind, type_string(expected), type_string(got)]
+			)
+	for key: String in fields:
+		if not fields[key]["optional"] and not message.has(key):
+			return "request %s lacks its field %s" % [kind, key]
+	return ""
+
+
 ## A message after the handshake (kind [param kind]); [LiveKitBridge] decodes it.
 func _on_message(_kind: String, _message: Dictionary) -> void:
 	bad_messages += 1
@@ -243,10 +290,10 @@ func _poll_ready(_now: int) -> void:
 ## [param want_result] (a [code]result[/code] event follows), 0 when sent without id, -1 when
 ## not sent.
 func _send_request(kind: String, fields: Dictionary, want_result: bool = false) -> int:
-	if _state != State.READY:
-		return -1
 	var message := fields.duplicate()
 	message["t"] = kind
+	if not _follows_schema(message) or _state != State.READY:
+		return -1
 	var id := 0
 	if want_result:
 		id = _next_id
@@ -261,14 +308,27 @@ func _send_request(kind: String, fields: Dictionary, want_result: bool = false) 
 
 ## Remembers request [param kind] with [param fields] under [param sticky_name] so it is
 ## re-sent after every reconnection, and sends it now when [param send_now] and connected.
-## Returns the id (see [method _send_request]).
+## Returns the id (see [method _send_request]); a request the schema refuses is neither
+## remembered nor sent.
 func _set_sticky(sticky_name: String, kind: String, fields: Dictionary, send_now: bool) -> int:
 	var message := fields.duplicate()
 	message["t"] = kind
+	if not _follows_schema(message):
+		return -1
 	_sticky[sticky_name] = message
 	if not send_now:
 		return -1
 	return send_sticky(sticky_name)
+
+
+## Returns true when [param message] is a request of the schema; otherwise says why (an error
+## in the addon, not in the game: the runtime would refuse it).
+func _follows_schema(message: Dictionary) -> bool:
+	var problem := request_problem(message)
+	if problem.is_empty():
+		return true
+	push_error("LiveKit: request not sent: " + problem)
+	return false
 
 
 ## Returns (and forgets) the kind of the request answered by result [param id] ("" if unknown).
@@ -293,6 +353,7 @@ func _start_socket(now: int) -> Error:
 
 func _drop_socket() -> void:
 	_socket = null
+	_sink = Callable()
 	_runtime_proven = false
 	_pending.clear()
 
@@ -389,6 +450,9 @@ func _schedule_retry(now: int) -> void:
 
 
 func _send(message: Dictionary) -> Error:
+	if _sink.is_valid():
+		_sink.call(message.duplicate(true))
+		return OK
 	if _socket == null or _socket.get_ready_state() != WebSocketPeer.STATE_OPEN:
 		send_failures += 1
 		return ERR_UNAVAILABLE

@@ -5,6 +5,7 @@ extends Node3D
 ## Prints CHECK <name> <ok|FAIL> <detail> per check, then ENGINE_TEST PASS or FAIL.
 
 const HandshakeChecks := preload("res://handshake_checks.gd")
+const RequestChecks := preload("res://request_checks.gd")
 
 var _failures: PackedStringArray = []
 var _frames: int = 0
@@ -22,6 +23,7 @@ func _ready() -> void:
 	_check_mono_to_stereo()
 	_check_bridge_frames()
 	HandshakeChecks.run(_check)
+	RequestChecks.run(_check)
 	_check_disconnect_override()
 	_audio = ParticipantAudio.new()
 	add_child(_audio)

@@ -7,12 +7,12 @@ extends RefCounted
 var requests: Array[Dictionary] = []
 ## Whether what is sent is recorded (off until the dock is in the tree).
 var recording: bool = false
-## The editor services' bridge.
-var bridge := RecordingBridge.new()
+## The editor services' bridge, open to this recorder instead of a runtime.
+var bridge := LiveKitEditorBridge.new()
 
 
 func _init() -> void:
-	bridge.sent.connect(_on_sent)
+	bridge.open_sink(_on_sent)
 
 
 ## An event from the runtime, as the bridge receives it.
@@ -51,21 +51,3 @@ func _on_sent(message: Dictionary) -> void:
 	fields.erase("id")
 	requests.append({"kind": kind, "fields": fields, "id": id})
 	print("REQUEST %s %s" % [kind, JSON.stringify(fields.keys())])
-
-
-## The editor services' bridge, connected without a socket: it records what it would send.
-class RecordingBridge:
-	extends LiveKitEditorBridge
-	## A message was sent (a copy of it).
-	signal sent(message: Dictionary)
-
-	func _init() -> void:
-		_state = LiveKitBridgeConnection.State.READY
-
-	## Nothing to poll: there is no socket.
-	func poll() -> void:
-		pass
-
-	func _send(message: Dictionary) -> Error:
-		sent.emit(message.duplicate(true))
-		return OK
