@@ -27,6 +27,7 @@ signal participant_blocked(identity: String, blocked: bool)
 @export var hush_list_path: String = LiveKitHushList.DEFAULT_PATH:
 	set(value):
 		hush_list_path = value
+		_hush_list.path = value
 		if _hush_bridge != null:
 			_load_hush_list()
 

@@ -133,7 +133,7 @@ func _read(text: String, open_error: Error) -> String:
 		return "cannot be read (%s)" % error_string(open_error)
 	var json := JSON.new()
 	if json.parse(text) != OK:
-		return "is not JSON (line %d: %s)" % [json.get_error_line(), json.get_error_message()]
+		return "is not JSON (line %d: %s)" % [json.get_error_line() + 1, json.get_error_message()]
 	if typeof(json.data) != TYPE_DICTIONARY:
 		return 'holds no {"hushed": [...], "blocked": [...]} object'
 	var found: Dictionary = json.data
