@@ -97,11 +97,9 @@ class Subscriptions:
             for identity, pubs in audio.items()
             if any(self._wanted.get(pub.sid, False) for pub in pubs)
         }
-        blocked = self.blocked
+        blocked = self.blocked  # no candidates: no place under max_audible, no override
         candidates = {i: poses.get(i) for i in audio if i not in blocked}
-        forced = {i: on for i, on in self.forced.items() if i not in blocked}
-        heard = currently - blocked
-        audible = choose_audible(self.listener, candidates, heard, self.policy, forced)
+        audible = choose_audible(self.listener, candidates, currently, self.policy, self.forced)
         resend, self._ask_again = self._ask_again, False
         for identity, pubs in audio.items():
             want = identity in audible and identity not in blocked
