@@ -24,7 +24,7 @@ from livekit import api
 
 from livekit_godot import tokens
 from support.audio import sine
-from support.rooms import RATE, LoopTalker, join
+from support.rooms import RATE, LoopTalker, forwarded_to, join
 from support.runtime import RuntimeProcess, start_runtime
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.room_support import (
@@ -56,6 +56,7 @@ class ServerView:
     """Whether the server forwards the bot's audio to Godot, from the server's own state."""
 
     def __init__(self, creds: tokens.Credentials) -> None:
+        self.creds = creds
         self.base = tokens.http_url(creds.url)
         self.api = api.LiveKitAPI(self.base, creds.api_key, creds.api_secret)
 
@@ -73,17 +74,7 @@ class ServerView:
 
     async def subscribers(self, publisher: str) -> set[str]:
         """The sids the server forwards `publisher`'s tracks to now."""
-        rooms = await asyncio.to_thread(self._rooms)
-        found: set[str] = set()
-        for room in rooms:
-            if room.get("Name") != ROOM:
-                continue
-            info = room.get("Participants", {}).get(publisher, {})
-            tracks = info.get("UpTrackManager", {}).get("PublishedTracks", {})
-            for track in tracks.values():
-                for down in track.get("DownTracks") or []:
-                    found.add(str(down["SubscriberID"]))
-        return found
+        return await asyncio.to_thread(forwarded_to, self.creds, ROOM, publisher)
 
     async def published(self, publisher: str) -> int:
         """How many tracks `publisher` has on the server."""
