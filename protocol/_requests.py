@@ -93,6 +93,17 @@ class Subscribe(Request):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Block(Request):
+    """The identities never to hear: the whole list, replacing the runtime's (empty: none).
+
+    A blocked participant's audio is never subscribed, whatever the hearing range or a
+    `subscribe` override says, and it is left out of `active_speakers_changed`."""
+
+    type: ClassVar[Literal["block"]] = "block"
+    identities: Strings = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class PoseUpdate(Request):
     """The local listener's pose (`pose`)."""
 

@@ -33,6 +33,7 @@ from ..protocol import (
     EDITOR_REQUEST_TYPES,
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
+    Block,
     Capture,
     Connect,
     ConnectionFailed,
@@ -415,6 +416,11 @@ class _Client:
     @_HANDLERS.on(Subscribe)
     def _subscribe(self, request: Subscribe) -> str:
         self.session.set_subscribed(request.identity, request.subscribed)
+        return ""
+
+    @_HANDLERS.on(Block)
+    def _block(self, request: Block) -> str:
+        self.session.set_blocked(request.identities)
         return ""
 
     @_HANDLERS.on(PoseUpdate, Hearing)

@@ -58,6 +58,13 @@ class RoomHooks(Protocol):
         """Start streaming a subscribed audio track; returns its slot."""
         ...
 
+    def is_blocked(self, identity: str) -> bool:
+        """Whether `identity` is blocked: its audio is never streamed, nor it named speaking."""
+        ...
+
+    def refuse(self, publication: rtc.RemoteTrackPublication) -> None:
+        """Unsubscribe a blocked participant's track that arrived subscribed anyway."""
+
     def audio_unsubscribed(self, track_sid: str) -> None:
         """Stop streaming a track (its `track_unsubscribed` event follows from the session)."""
 
@@ -118,6 +125,9 @@ class RoomEvents:
     ) -> None:
         if track.kind != rtc.TrackKind.KIND_AUDIO:
             return
+        if self._hooks.is_blocked(participant.identity):
+            self._hooks.refuse(publication)  # asked for before the block arrived
+            return
         slot = self._hooks.audio_subscribed(track, participant.identity)
         self._send(TrackSubscribed(identity=participant.identity, track_sid=track.sid, slot=slot))
 
@@ -136,7 +146,8 @@ class RoomEvents:
         self._send(TrackUnmuted(identity=p.identity, track_sid=publication.sid))
 
     def _active_speakers(self, speakers: list[rtc.Participant]) -> None:
-        self._send(ActiveSpeakersChanged(identities=tuple(s.identity for s in speakers)))
+        heard = tuple(s.identity for s in speakers if not self._hooks.is_blocked(s.identity))
+        self._send(ActiveSpeakersChanged(identities=heard))
 
     def _quality(self, p: rtc.Participant | None, quality: Any) -> None:
         if p is not None:

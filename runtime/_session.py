@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from livekit import rtc
@@ -236,6 +236,14 @@ class RoomSession:
         """Stream a subscribed audio track to Godot; returns its slot."""
         return self.audio.add(track, identity).slot
 
+    def is_blocked(self, identity: str) -> bool:
+        """Whether `identity` is blocked (the `block` request)."""
+        return self.subscriptions.is_blocked(identity)
+
+    def refuse(self, publication: rtc.RemoteTrackPublication) -> None:
+        """Unsubscribe a blocked participant's track that arrived subscribed anyway."""
+        self.subscriptions.refuse(publication)
+
     def audio_unsubscribed(self, track_sid: str) -> None:
         """Free an unsubscribed track's slot (then `track_unsubscribed` goes out)."""
         self._spawn(self._unsubscribed(track_sid), "unsubscribe")
@@ -312,6 +320,12 @@ class RoomSession:
     def set_subscribed(self, identity: str, subscribed: bool) -> None:
         """Force a participant's audio on or off (overrides the hearing range)."""
         self.subscriptions.forced[identity] = subscribed
+        self.update_subscriptions()
+
+    def set_blocked(self, identities: Iterable[str]) -> None:
+        """Never hear these identities (the whole list; replaces the previous one): their
+        audio is unsubscribed now and whatever the hearing range or `subscribe` says later."""
+        self.subscriptions.blocked = frozenset(identities)
         self.update_subscriptions()
 
     def presence(self, request: PoseUpdate | Hearing) -> None:

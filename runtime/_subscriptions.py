@@ -5,6 +5,11 @@
 `choose_audible` (runtime/_presence.py) to the room's participants: a publication's
 `set_subscribed` is called only when the wish changes.
 
+Blocked identities (the `block` request) come before all of that: they are no candidates
+for the hearing range, a `subscribe` override does not bring them back, and their audio is
+unsubscribed whenever it is found subscribed; the list outlives rooms, reconnections and
+rejoins (only a new `block` request changes it).
+
 Held back while reconnecting: a subscription changed between the SDK's `reconnecting` and
 `reconnected` is lost (seen with livekit 1.2.1 after a full reconnect), so nothing is asked
 while held, and once resumed every subscription is asked for again.
@@ -29,6 +34,8 @@ class Subscriptions:
         """The listener's latest pose (None until Godot sends one)."""
         self.forced: dict[str, bool] = {}
         """identity -> `subscribe` override (True: always heard, False: never)."""
+        self.blocked: frozenset[str] = frozenset()
+        """The `block` request's identities: never subscribed, whatever else says."""
         self._wanted: dict[str, bool] = {}  # publication sid -> subscription we asked for
         self._held = False
         self._ask_again = False
@@ -56,8 +63,18 @@ class Subscriptions:
         for sid in publication_sids:
             self._wanted.pop(sid, None)
 
+    def is_blocked(self, identity: str) -> bool:
+        """Whether `identity` is blocked (never to be heard)."""
+        return identity in self.blocked
+
+    def refuse(self, publication: rtc.RemoteTrackPublication) -> None:
+        """Unsubscribe a publication that arrived subscribed though it is not wanted."""
+        self._wanted[publication.sid] = False
+        publication.set_subscribed(False)
+
     def reset(self) -> None:
-        """Forget everything a room left behind (the policy, pose and overrides stay)."""
+        """Forget everything a room left behind (the policy, pose, overrides and blocked
+        identities stay)."""
         self._wanted.clear()
         self._held = False
         self._ask_again = False
@@ -80,11 +97,12 @@ class Subscriptions:
             for identity, pubs in audio.items()
             if any(self._wanted.get(pub.sid, False) for pub in pubs)
         }
-        candidates = {identity: poses.get(identity) for identity in audio}
+        blocked = self.blocked  # no candidates: no place under max_audible, no override
+        candidates = {i: poses.get(i) for i in audio if i not in blocked}
         audible = choose_audible(self.listener, candidates, currently, self.policy, self.forced)
         resend, self._ask_again = self._ask_again, False
         for identity, pubs in audio.items():
-            want = identity in audible
+            want = identity in audible and identity not in blocked
             for pub in pubs:
                 if resend or self._wanted.get(pub.sid) != want:
                     self._wanted[pub.sid] = want

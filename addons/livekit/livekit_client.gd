@@ -1,6 +1,6 @@
 @tool
 class_name LiveKitClient
-extends Node3D
+extends LiveKitClientHush
 ## LiveKit voice chat with 3D audio: joins a room, plays each participant as a [ParticipantAudio].
 ##
 ## Make it a child of the listener (the [XRCamera3D] or [Camera3D]): its global transform is
@@ -12,6 +12,8 @@ extends Node3D
 ## [method Object.disconnect], so the override below only runs for untyped references (as in
 ## the seed README, [code]var livekit_client = LiveKitClient.new()[/code]). In Godot 4.6 a typed
 ## [code]client.disconnect()[/code] with no arguments even aborts the engine while compiling.
+## [br][br]
+## Hush and block (remembered across runs) come from [LiveKitClientHush].
 
 ## Joined the room (seed API).
 signal room_connected
@@ -159,6 +161,7 @@ func _ready() -> void:
 	_participants.track_unsubscribed.connect(track_unsubscribed.emit)
 	_link.failed.connect(_on_runtime_failed)
 	_wire_bridge()
+	_setup_hush(_bridge)  # the block list goes out before any join
 	if LiveKitSettings.has_user_flag(LiveKitSettings.DEV_AUTO_CONNECT_ARG):
 		dev_auto_connect = true
 	_send_hearing()
@@ -293,7 +296,7 @@ func set_voice_activation(enabled: bool, threshold_db: float = -45.0, hang_ms: i
 
 ## Sets the volume of [param identity] (linear gain, 0 to 4), applied before Godot gets it.
 func set_participant_volume(identity: String, linear: float) -> void:
-	_bridge.set_volume(identity, clampf(linear, 0.0, 4.0))
+	_set_gain(identity, clampf(linear, 0.0, 4.0))  # 0 while hushed
 
 
 ## Forces the audio of [param identity] on or off, whatever the hearing range says.

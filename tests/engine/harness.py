@@ -169,9 +169,14 @@ class EngineResult:
         return self
 
 
-def page_html(pack_url: str, args: Sequence[str]) -> str:
-    """Return the page that starts the engine on ``pack_url`` with command-line ``args``."""
-    config = json.dumps({"mainPack": pack_url, "args": list(args)})
+def page_html(pack_url: str, args: Sequence[str], persistent_paths: Sequence[str] = ()) -> str:
+    """Return the page that starts the engine on ``pack_url`` with command-line ``args``.
+
+    ``persistent_paths`` are the engine's file-system paths kept in the browser's IndexedDB
+    (``/userfs`` is ``user://``); none by default, so ``user://`` starts empty every run."""
+    config = json.dumps(
+        {"mainPack": pack_url, "args": list(args), "persistentPaths": list(persistent_paths)}
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Godot engine test</title>
 <link rel="icon" href="data:,">
@@ -189,7 +194,7 @@ const engine = new Engine({{
   canvas: document.getElementById("canvas"),
   canvasResizePolicy: 0,
   focusCanvas: false,
-  persistentPaths: [],
+  persistentPaths: config.persistentPaths,
   onPrint: (...parts) => console.log(join(parts)),
   onPrintError: (...parts) => console.error(join(parts)),
   onExit: (code) => console.log("{EXIT_MARKER} " + code),
@@ -257,8 +262,12 @@ def run_page(
     fail_on: Sequence[str] = FAIL_FAST_MARKERS,
     on_line: Callable[[str], None] | None = None,
     chromium_flags: Sequence[str] = CHROMIUM_FLAGS,
+    profile: Path | None = None,
 ) -> EngineResult:
     """Open ``url`` in a fresh headless Chromium and wait for the engine's verdict.
+
+    ``profile`` is the Chromium profile directory to use and keep (its IndexedDB holds the
+    engine's persistent paths across runs); None: a fresh temporary one, removed afterwards.
 
     ``on_line`` is called with each console line as it arrives, from Playwright's thread
     (a test that must act on what the engine prints while it runs uses it).
@@ -276,11 +285,11 @@ def run_page(
     verdict: tuple[bool, str] | None = None
     shot: Path | None = None
     with (
-        tempfile.TemporaryDirectory(prefix="livekit-godot-chromium-") as profile,
+        tempfile.TemporaryDirectory(prefix="livekit-godot-chromium-") as fresh,
         sync_playwright() as playwright,
     ):
         context = playwright.chromium.launch_persistent_context(
-            profile,
+            str(profile) if profile is not None else fresh,
             executable_path=str(CHROMIUM),
             headless=True,
             args=list(chromium_flags),
@@ -347,6 +356,8 @@ class GodotWebEngine:
         addon_dir: Path | None = ADDON_DIR,
         fail_on: Sequence[str] = FAIL_FAST_MARKERS,
         on_line: Callable[[str], None] | None = None,
+        profile: Path | None = None,
+        persistent_user: bool = False,
     ) -> EngineResult:
         """Pack ``project`` (+ ``files``, + the addon) and run it until its verdict.
 
@@ -359,11 +370,16 @@ class GodotWebEngine:
         ``addon_dir`` (default ``addons/livekit``) is packed as ``res://addons/livekit/``;
         ``None`` packs no addon. ``on_line`` gets every console line as it arrives (from
         another thread; see :func:`tests.engine.room_support.EngineLines`).
+        ``persistent_user`` keeps ``user://`` in the browser's IndexedDB (the web engine's own
+        persistence), and ``profile`` names a Chromium profile directory kept between runs:
+        together, a later run with the same ``profile`` (served by the same engine server, so
+        the same origin) finds the ``user://`` files an earlier run wrote.
         """
         pack = build_pack(project, files, addon_dir=addon_dir, main_scene=main_scene)
         run_id = f"run{next(self._ids)}"
         pack_url = f"/runs/{run_id}/game.pck"
-        html = page_html(pack_url, [*engine_args, "--", *user_args])
+        persistent = ("/userfs",) if persistent_user else ()
+        html = page_html(pack_url, [*engine_args, "--", *user_args], persistent)
         self._server.publish(
             run_id,
             {
@@ -380,6 +396,7 @@ class GodotWebEngine:
                     screenshot=screenshot,
                     fail_on=fail_on,
                     on_line=on_line,
+                    profile=profile,
                 ).result()
         finally:
             self._server.unpublish(run_id)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import urllib.request
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -185,3 +188,20 @@ class LoopTalker:
         self._stop.set()
         if self._task is not None:
             await asyncio.wait_for(self._task, 10)
+
+
+def forwarded_to(creds: tokens.Credentials, room: str, publisher: str) -> set[str]:
+    """The participant sids the server forwards ``publisher``'s tracks to now, read from the
+    development server's own state (``/debug/rooms``: each published track's down tracks by
+    subscriber sid; only a server started with ``--dev`` serves it). Blocking: run it in a
+    thread from async code."""
+    with urllib.request.urlopen(tokens.http_url(creds.url) + "/debug/rooms", timeout=5) as r:
+        rooms: list[dict[str, Any]] = json.loads(r.read())
+    found: set[str] = set()
+    for info in rooms:
+        if info.get("Name") != room:
+            continue
+        who = info.get("Participants", {}).get(publisher, {})
+        for track in who.get("UpTrackManager", {}).get("PublishedTracks", {}).values():
+            found.update(str(down["SubscriberID"]) for down in track.get("DownTracks") or [])
+    return found

@@ -167,6 +167,12 @@ func set_subscribed(identity: String, subscribed: bool) -> int:
 	return _set_sticky("subscribe:" + identity, "subscribe", fields, is_ready())
 
 
+## Never hears the [param identities] (request [code]block[/code], sticky: the whole list,
+## replacing the one sent before; empty: nobody is blocked).
+func set_blocked(identities: PackedStringArray) -> int:
+	return _set_sticky("block", "block", {"identities": identities}, is_ready())
+
+
 ## Sets the hearing range in metres and the most participants heard (request
 ## [code]hearing[/code], sticky).
 func set_hearing(hearing_range: float, max_audible: int) -> int:

@@ -54,6 +54,10 @@ const REQUESTS: Dictionary = {
 		"identity": {"type": TYPE_STRING, "optional": false},
 		"subscribed": {"type": TYPE_BOOL, "optional": false},
 	},
+	"block":
+	{
+		"identities": {"type": TYPE_PACKED_STRING_ARRAY, "optional": true},
+	},
 	"pose":
 	{
 		"p": {"type": TYPE_VECTOR3, "optional": false},

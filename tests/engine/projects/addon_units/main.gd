@@ -6,6 +6,7 @@ extends Node3D
 
 const HandshakeChecks := preload("res://handshake_checks.gd")
 const RequestChecks := preload("res://request_checks.gd")
+const HushListChecks := preload("res://hush_list_checks.gd")
 
 var _failures: PackedStringArray = []
 var _frames: int = 0
@@ -24,6 +25,7 @@ func _ready() -> void:
 	_check_bridge_frames()
 	HandshakeChecks.run(_check)
 	RequestChecks.run(_check)
+	HushListChecks.run(_check)
 	_check_disconnect_override()
 	_audio = ParticipantAudio.new()
 	add_child(_audio)
