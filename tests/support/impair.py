@@ -269,7 +269,7 @@ def run_delayer(queue: int, delay_ms: float, jitter_ms: float) -> None:
     sock.bind((0, 0))
     _configure(sock, queue)
     with contextlib.suppress(OSError):
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(2))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(3))
     print("bound", flush=True)
     stopping = False
 
