@@ -101,7 +101,8 @@ def test_delayed_packets_arrive_15_to_45_ms_later_with_the_jitter_spread_out(
           f"{reordered} overtaken; delay process {impairment.delayer}")  # fmt: skip
     assert len(got) == 400, "delay must not lose packets"
     assert delays.min() >= 14.5
-    assert p99 <= 48.0  # 45 ms plus the verdict's and this reader's scheduling
+    assert p95 <= 46.0  # 45 ms plus the verdict's and this reader's scheduling
+    assert p99 <= 50.0
     assert p5 <= 20.0, "the delays must spread over the jitter range"
     assert p95 >= 40.0, "the delays must spread over the jitter range"
     assert 27.0 <= p50 <= 34.0

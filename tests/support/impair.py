@@ -283,7 +283,9 @@ def run_delayer(queue: int, delay_ms: float, jitter_ms: float) -> None:
     applied: list[float] = []
     late: list[float] = []
     packets = overruns = 0
+    parent = os.getppid()
     while not stopping or pending:
+        stopping = stopping or os.getppid() != parent  # the test is gone: finish and go
         now = time.monotonic()
         while pending and pending[0][0] <= now:
             due, packet_id = heapq.heappop(pending)
@@ -395,7 +397,8 @@ def run_stall(core: int, busy_ms: float, every_s: float, start: float) -> None:
             os.nice(-20)
     bursts = 0
     k = 0
-    while not stopping:
+    parent = os.getppid()
+    while not stopping and os.getppid() == parent:  # never outlive the test
         due = start + k * every_s
         k += 1
         wait = due - time.monotonic()
