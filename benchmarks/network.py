@@ -39,7 +39,7 @@ phase jumps beyond the SDK's: what a splice of ours could have caused (aim: 0).
 Run inside the loopback-only namespace, as root there (scripts/netns), in the heavy lock:
     flock /tmp/livekit-heavy.lock scripts/netns .venv/bin/python benchmarks/network.py
         [--short] [--seconds S] [CONDITION ...]
-Full: 60 s per condition (~9 min); --short: 20 s (~4 min).
+Full: 60 s per condition (~10 min); --short: 20 s (~5 min).
 """
 
 from __future__ import annotations
