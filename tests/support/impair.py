@@ -79,6 +79,19 @@ def impairment_unavailable() -> str | None:
     except OSError as exc:
         return f"no netfilter netlink socket: {exc}"
     sock.close()
+    # Each rule kind once, on a port nothing uses: the kernel refuses a match or target it
+    # lacks (xt_statistic, xt_NFQUEUE) here, with its own message.
+    probes = {
+        "the statistic match (loss)": ["-m", "statistic", "--mode", "random",
+                                       "--probability", "0.5", "-j", "DROP"],
+        "the NFQUEUE target (delay)": ["-j", "NFQUEUE", "--queue-num", "9", "--queue-bypass"],
+    }  # fmt: skip
+    for what, rule in probes.items():
+        try:
+            _iptables("-A", CHAIN, *_match(9), *rule)
+        except RuntimeError as exc:
+            return f"this kernel lacks {what}: {exc}"
+        _iptables("-D", CHAIN, *_match(9), *rule)
     return None
 
 
