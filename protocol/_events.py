@@ -236,6 +236,8 @@ class SlotStats(Record):
     sent: int
     dropped: int
     """By the runtime."""
+    inserted: int
+    """Repeated by the runtime (time-scale stretches and fills that rebuild the cushion)."""
     godot_dropped: int
     underruns: int
     input_gaps: int

@@ -29,6 +29,7 @@ def slot_stats(audio: RemoteAudio) -> dict[int, SlotStats]:
             buffered_ms=s.state.buffered_ms(now),
             sent=s.state.sent,
             dropped=s.state.dropped,
+            inserted=s.state.inserted,
             godot_dropped=s.state.godot_dropped,
             underruns=s.state.underruns,
             input_gaps=s.state.input_gaps,

@@ -59,6 +59,8 @@ class SimulatedGenerator:
     delivery_gaps: int = 0
     """Times no audio arrived for longer than `gap_s` (a stall upstream of Godot)."""
     gap_s: float = 0.06
+    stall_marks: list[int] = field(default_factory=list)
+    """Where (frames into `played`) silence began because this process itself stalled."""
 
     def push(self, frames: npt.NDArray[np.float32]) -> None:
         now = time.monotonic()
@@ -93,6 +95,7 @@ class SimulatedGenerator:
             count -= take
         if count > 0 and self.started:
             if stalled and available > 0:
+                self.stall_marks.append(sum(len(chunk) for chunk in self.played))
                 self.missing_stalled += count
             else:
                 self.missing += count
@@ -144,6 +147,8 @@ class GodotStandIn:
         self.output_latency_ms = 46.4
         """The `latency_ms` sent with each capture (Godot's output latency)."""
         self._master: list[npt.NDArray[np.float32]] = []
+        self.blocked_until = 0.0
+        """Until then (`time.monotonic()`) the simulated main loop is blocked (`hitch`)."""
 
     async def __aenter__(self) -> GodotStandIn:
         await self.open()
@@ -204,9 +209,18 @@ class GodotStandIn:
             for message in skipped:
                 self.events.put_nowait(message)
 
+    def hitch(self, seconds: float) -> None:
+        """Block the simulated main loop for `seconds` (a long Godot frame): nothing is read
+        from the bridge and no report is sent, while the audio clock drains on, as Godot's
+        audio thread does."""
+        self.blocked_until = time.monotonic() + seconds
+
     async def _receive(self) -> None:
         assert self.ws is not None
         async for frame in self.ws:
+            blocked = self.blocked_until - time.monotonic()
+            if blocked > 0:
+                await asyncio.sleep(blocked)
             message = decode(frame)
             if message.get("t") == "audio":
                 self._on_audio(message)
@@ -250,7 +264,7 @@ class GodotStandIn:
                     generator.levels.append((now, generator.buffered))
             if self.microphone is not None:
                 await self._capture(master)
-            if now >= next_report and self.generators:
+            if now >= next_report and self.generators and now >= self.blocked_until:
                 next_report = now + 0.05
                 slots = sorted(self.generators)
                 gens = [self.generators[s] for s in slots]

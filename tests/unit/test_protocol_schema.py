@@ -61,8 +61,8 @@ _ECHO = EchoStats(
     output_latency_ms=23.5, shift_ms=0.0, following_ms=40.0, reanchored=0, unreferenced=2,
 )  # fmt: skip
 _SLOT = SlotStats(
-    identity="a", buffered_ms=61.5, sent=10, dropped=1, godot_dropped=0, underruns=2,
-    input_gaps=0, target_ms=60.0, delivery_jitter_ms=1.5, godot_jitter_ms=16.0,
+    identity="a", buffered_ms=61.5, sent=10, dropped=1, inserted=3, godot_dropped=0,
+    underruns=2, input_gaps=0, target_ms=60.0, delivery_jitter_ms=1.5, godot_jitter_ms=16.0,
     covers="configured",
 )  # fmt: skip
 
@@ -97,8 +97,8 @@ WIRE: list[tuple[Event, dict[str, Any]]] = [
                "echo_present": False, "output_latency_ms": 23.5, "shift_ms": 0.0,
                "following_ms": 40.0, "reanchored": 0, "unreferenced": 2},
       "slots": {4: {"identity": "a", "buffered_ms": 61.5, "sent": 10, "dropped": 1,
-                    "godot_dropped": 0, "underruns": 2, "input_gaps": 0, "target_ms": 60.0,
-                    "delivery_jitter_ms": 1.5, "godot_jitter_ms": 16.0,
+                    "inserted": 3, "godot_dropped": 0, "underruns": 2, "input_gaps": 0,
+                    "target_ms": 60.0, "delivery_jitter_ms": 1.5, "godot_jitter_ms": 16.0,
                     "covers": "configured"}}}),
     (Profiles(profiles=(ProfileInfo(name="dev", url="ws://127.0.0.1:7880", api_key="k"),)),
      {"t": "profiles", "profiles": [{"name": "dev", "url": "ws://127.0.0.1:7880",
