@@ -2,8 +2,9 @@
 
 Every remote slot's audio is analysed as it leaves for Godot (one batch per audio tick, all
 slots at once: numpy on whole arrays, no per-sample Python), and the local player's as each
-processed 10 ms microphone frame comes out of the audio processing (echo cancelled, before
-the voice gate, mute and push-to-talk). Each analysed chunk is stamped with when Godot will
+processed 10 ms microphone frame comes out of the audio processing (echo cancelled, after
+the voice gate: a gated frame is silence; before mute and push-to-talk, which the game
+knows). Each analysed chunk is stamped with when Godot will
 play it: the runtime's estimate of what Godot still holds for that slot when it was sent
 (`SlotPlayout.level`), so the level describes what is about to be heard, not what was just
 received. Godot's own output latency (its driver's buffer) is not included; the local
@@ -37,9 +38,7 @@ lips; both are for animation, not for deciding who speaks (use LiveKit's active 
 
 from __future__ import annotations
 
-import math
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -72,75 +71,48 @@ VISEMES = ("silence", "open", "wide", "round")
 LOCAL = -1
 """The key of the local player's voice."""
 MAX_PENDING = 64
-"""Chunks kept per voice waiting to come due (a stalled Godot cannot grow it further)."""
+"""Ticks kept waiting to come due (a stalled Godot cannot grow it further)."""
 
 Mono = npt.NDArray[np.float32]
+_Batch = tuple[
+    npt.NDArray[np.int64],  # voice index (0: local, slot + 1)
+    npt.NDArray[np.float64],  # due
+    npt.NDArray[np.float64],  # energy: sum of the squared mono samples
+    npt.NDArray[np.float64],  # frames
+    npt.NDArray[np.float64],  # (low, mid, high) band energies, shape (n, 3)
+]
 
 
-@dataclass
-class _Chunk:
-    due: float
-    energy: float
-    """Sum of the squared mono samples."""
-    frames: int
-    bands: npt.NDArray[np.float64]
-
-
-@dataclass
+@dataclass(frozen=True)
 class VoiceState:
-    """One voice's smoothed level, mouth and viseme, and the chunks not yet due."""
+    """One voice's smoothed level, mouth and viseme."""
 
     level_db: float = FLOOR_DB
     mouth: float = 0.0
     viseme: int = SILENCE
-    pending: deque[_Chunk] = field(default_factory=deque)
-    updated: float | None = None
-
-    def update(self, now: float) -> None:
-        """Take in every chunk due by `now` and move the smoothed values on."""
-        energy = 0.0
-        frames = 0
-        bands = np.zeros(3)
-        while self.pending and self.pending[0].due <= now:
-            chunk = self.pending.popleft()
-            energy += chunk.energy
-            frames += chunk.frames
-            bands += chunk.bands
-        raw = FLOOR_DB
-        if frames:
-            raw = max(FLOOR_DB, 10.0 * math.log10(energy / frames + 1e-20))
-        dt = INTERVAL_S if self.updated is None else max(0.0, now - self.updated)
-        self.updated = now
-        tau = ATTACK_MS if raw > self.level_db else RELEASE_MS
-        keep = math.exp(-dt * 1000.0 / tau)
-        self.level_db = raw + (self.level_db - raw) * keep
-        self.mouth = min(1.0, max(0.0, (self.level_db - SILENCE_DB) / (OPEN_DB - SILENCE_DB)))
-        if self.level_db < SILENCE_DB:
-            self.viseme = SILENCE
-        elif frames and raw >= SILENCE_DB:
-            self.viseme = classify(bands)
-        # else: falling through the release with nothing new to hear: the shape is kept
 
 
-def classify(bands: npt.NDArray[np.float64]) -> int:
-    """The viseme of a voiced window from its (low, mid, high) band energies."""
-    low, mid, high = (float(b) for b in bands)
+def classify(bands: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
+    """The visemes of voiced windows from their (low, mid, high) band energies, shape (n, 3)
+    (`SILENCE` where there is no energy)."""
+    low, mid, high = bands[:, 0], bands[:, 1], bands[:, 2]
     total = low + mid + high
-    if total <= 0.0:
-        return SILENCE
-    if high >= WIDE_SHARE * total:
-        return WIDE
-    return OPEN if mid > OPEN_SHARE * (low + mid) else ROUND
+    shape = np.where(mid > OPEN_SHARE * (low + mid), OPEN, ROUND)
+    shape = np.where(high >= WIDE_SHARE * total, WIDE, shape)
+    return np.where(total > 0.0, shape, SILENCE).astype(np.int32)
 
 
 class VoiceAnalysis:
-    """Every voice's analysis: remote slots fed per audio tick, the local player per frame."""
+    """Every voice's analysis: remote slots fed per audio tick, the local player per frame.
+    The state is held in arrays indexed by voice (0: the local player, slot + 1: a slot), so
+    neither a tick nor a snapshot loops over voices in Python."""
 
     def __init__(self, mix_rate: int) -> None:
         self.rate = mix_rate
         self.block = max(16, round(mix_rate * BLOCK_MS / 1000))
         self._window = np.hanning(self.block).astype(np.float32)
         freqs = np.fft.rfftfreq(self.block, 1.0 / mix_rate)
+        freqs = freqs[freqs < HIGH_BAND[1]]  # the bins above the bands are never read
         self._bands = np.stack(
             [
                 ((freqs >= lo) & (freqs < hi)).astype(np.float32)
@@ -148,16 +120,52 @@ class VoiceAnalysis:
             ],
             axis=1,
         )
-        self.voices: dict[int, VoiceState] = {}
+        self._level = np.zeros(0)
+        self._mouth = np.zeros(0)
+        self._viseme = np.zeros(0, np.int32)
+        self._updated = np.zeros(0)
+        self._grow(1)
+        self._pending: list[_Batch] = []
         self._sent: tuple[object, ...] | None = None
+
+    def _grow(self, size: int) -> None:
+        old = len(self._level)
+        if size <= old:
+            return
+        size = max(size, 2 * old)
+        self._level = np.concatenate([self._level, np.full(size - old, FLOOR_DB)])
+        self._mouth = np.concatenate([self._mouth, np.zeros(size - old)])
+        self._viseme = np.concatenate([self._viseme, np.zeros(size - old, np.int32)])
+        self._updated = np.concatenate([self._updated, np.full(size - old, np.nan)])
+
+    def state(self, slot: int) -> VoiceState:
+        """The current values of `slot` (`LOCAL`: the local player's)."""
+        i = slot + 1
+        if i >= len(self._level):
+            return VoiceState()
+        return VoiceState(float(self._level[i]), float(self._mouth[i]), int(self._viseme[i]))
 
     def forget(self, slot: int) -> None:
         """A slot was freed: its next user starts from silence."""
-        self.voices.pop(slot, None)
+        i = slot + 1
+        if i < len(self._level):
+            self._level[i], self._mouth[i], self._viseme[i] = FLOOR_DB, 0.0, SILENCE
+            self._updated[i] = np.nan
+        kept: list[_Batch] = []
+        for batch in self._pending:
+            keep = batch[0] != i
+            kept.append(
+                (batch[0][keep], batch[1][keep], batch[2][keep], batch[3][keep], batch[4][keep])
+            )
+        self._pending = kept
 
     def clear(self) -> None:
         """Forget every voice (the room was left)."""
-        self.voices.clear()
+        self._level[:] = FLOOR_DB
+        self._mouth[:] = 0.0
+        self._viseme[:] = SILENCE
+        self._updated[:] = np.nan
+        self._pending.clear()
         self._sent = None
 
     def feed(
@@ -171,42 +179,87 @@ class VoiceAnalysis:
         (float, full scale 1), each slot's due to play at `due[i]` (the runtime's clock)."""
         if not len(slots):
             return
-        mono = pcm.mean(axis=1, dtype=np.float32)
+        mono = (pcm[:, 0] + pcm[:, 1]) * np.float32(0.5)  # (`mean(axis=1)` is 20x slower)
         ends = np.cumsum(counts, dtype=np.int64)
         starts = ends - counts
         energy = np.add.reduceat(mono * mono, starts.clip(max=max(0, len(mono) - 1)))
-        energy[counts == 0] = 0.0
+        energy = np.where(counts > 0, energy, 0.0)
         bands = self._spectra(mono, starts, ends)
-        for i, slot in enumerate(slots.tolist()):
-            self._push(slot, float(due[i]), float(energy[i]), int(counts[i]), bands[i])
+        index = slots.astype(np.int64) + 1
+        self._add(
+            (
+                index,
+                due.astype(np.float64),
+                energy.astype(np.float64),
+                counts.astype(np.float64),
+                bands,
+            )
+        )
 
     def feed_local(self, mono: Mono, now: float) -> None:
-        """One processed 10 ms microphone frame (float, full scale 1), heard now."""
-        if not len(mono):
-            return
+        """One processed microphone frame (float, full scale 1), heard now."""
         n = len(mono)
+        if not n:
+            return
         bands = self._spectra(mono, np.array([0]), np.array([n]))
-        self._push(LOCAL, now, float(np.dot(mono, mono)), n, bands[0])
+        energy = float(np.dot(mono, mono))
+        self._add(
+            (
+                np.zeros(1, np.int64),
+                np.array([now]),
+                np.array([energy]),
+                np.array([float(n)]),
+                bands,
+            )
+        )
+
+    def _add(self, batch: _Batch) -> None:
+        self._grow(int(batch[0].max()) + 1)
+        self._pending.append(batch)
+        if len(self._pending) > MAX_PENDING:
+            del self._pending[0]
 
     def _spectra(
         self, mono: Mono, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.float64]:
         """(low, mid, high) band energies of each chunk's last block, all chunks at once."""
-        index = ends[:, None] - self.block + np.arange(self.block)[None, :]
-        inside = index >= starts[:, None]
-        blocks = np.where(inside, mono[index.clip(min=0)], np.float32(0.0)) * self._window
-        spectrum = np.abs(np.fft.rfft(blocks, axis=1)) ** 2
-        return np.asarray(spectrum @ self._bands, dtype=np.float64)
+        block = self.block
+        counts = ends - starts
+        if len(mono) == block * len(ends) and (counts == block).all():
+            blocks = mono.reshape(-1, block) * self._window  # the usual tick: one frame each
+        else:
+            index = ends[:, None] - block + np.arange(block)[None, :]
+            picked = mono[index.clip(min=0)]
+            if (counts < block).any():  # a chunk shorter than a block: zeros before it
+                picked = np.where(index >= starts[:, None], picked, np.float32(0.0))
+            blocks = picked * self._window
+        spectrum = np.fft.rfft(blocks, axis=1)[:, : len(self._bands)]
+        power = spectrum.real**2 + spectrum.imag**2
+        return np.asarray(power @ self._bands, dtype=np.float64)
 
-    def _push(
-        self, slot: int, due: float, energy: float, frames: int, bands: npt.NDArray[np.float64]
-    ) -> None:
-        voice = self.voices.get(slot)
-        if voice is None:
-            voice = self.voices[slot] = VoiceState()
-        voice.pending.append(_Chunk(due, energy, frames, bands))
-        while len(voice.pending) > MAX_PENDING:
-            voice.pending.popleft()
+    def _due(self, now: float) -> tuple[npt.NDArray[np.float64], ...]:
+        """Energy, frames and the three bands' energies per voice index of everything due by
+        `now` (what is not due stays pending)."""
+        size = len(self._level)
+        if not self._pending:
+            zero = np.zeros(size)
+            return zero, zero, zero, zero, zero
+        index, due, energy, frames, bands = (
+            np.concatenate([b[k] for b in self._pending]) for k in range(5)
+        )
+        ready = due <= now
+        later = ~ready
+        self._pending = (
+            [(index[later], due[later], energy[later], frames[later], bands[later])]
+            if later.any()
+            else []
+        )
+        at = index[ready]
+        return (
+            np.bincount(at, energy[ready], size),
+            np.bincount(at, frames[ready], size),
+            *(np.bincount(at, bands[ready, k], size) for k in range(3)),
+        )
 
     def snapshot(
         self, now: float, slots: list[int]
@@ -217,30 +270,35 @@ class VoiceAnalysis:
         """Move every voice on to `now`; (slots, (level_db, mouth) pairs, visemes, the local
         player's state) for the live `slots`, or None when nothing changed since the last
         snapshot that was returned (everyone silent and still)."""
-        local = self.voices.get(LOCAL)
-        if local is None:
-            local = self.voices[LOCAL] = VoiceState()
-        states = [local]
-        for slot in slots:
-            voice = self.voices.get(slot)
-            if voice is None:
-                voice = self.voices[slot] = VoiceState()
-            states.append(voice)
-        for voice in states:
-            voice.update(now)
         ids = np.asarray(slots, dtype=np.int32)
-        levels = np.asarray([(v.level_db, v.mouth) for v in states[1:]], dtype=np.float32).reshape(
-            -1, 2
-        )
-        visemes = np.asarray([v.viseme for v in states[1:]], dtype=np.int32)
+        self._grow(int(ids.max()) + 2 if len(ids) else 1)
+        energy, frames, low, mid, high = self._due(now)
+        sel = np.concatenate([[0], ids.astype(np.int64) + 1])
+        e, f = energy[sel], frames[sel]
+        voiced = f > 0
+        raw = np.full(len(sel), FLOOR_DB)
+        raw[voiced] = np.maximum(FLOOR_DB, 10.0 * np.log10(e[voiced] / f[voiced] + 1e-20))
+        last = self._updated[sel]
+        dt = np.where(np.isnan(last), INTERVAL_S, np.maximum(0.0, now - last))
+        level = self._level[sel]
+        tau = np.where(raw > level, ATTACK_MS, RELEASE_MS)
+        level = raw + (level - raw) * np.exp(-dt * 1000.0 / tau)
+        mouth = np.clip((level - SILENCE_DB) / (OPEN_DB - SILENCE_DB), 0.0, 1.0)
+        shape = classify(np.stack([low[sel], mid[sel], high[sel]], axis=1))
+        viseme = np.where(voiced & (raw >= SILENCE_DB), shape, self._viseme[sel])
+        # (falling through the release with nothing new to hear: the shape is kept)
+        viseme = np.where(level < SILENCE_DB, SILENCE, viseme).astype(np.int32)
+        self._level[sel], self._mouth[sel], self._viseme[sel], self._updated[sel] = (
+            level, mouth, viseme, now,
+        )  # fmt: skip
+        pairs = np.stack([level[1:], mouth[1:]], axis=1).astype(np.float32)
+        local = VoiceState(float(level[0]), float(mouth[0]), int(viseme[0]))
         key = (
-            tuple(slots),
-            np.round(levels, 1).tobytes(),
-            visemes.tobytes(),
-            round(local.level_db, 1),
-            local.viseme,
+            ids.tobytes(),
+            np.round(level, 1).tobytes(),
+            viseme.tobytes(),
         )
         if key == self._sent:
             return None
         self._sent = key
-        return ids, levels, visemes, local
+        return ids, pairs, viseme[1:].copy(), local

@@ -48,7 +48,7 @@ def _run(
         if now + 1e-9 >= next_snapshot:
             next_snapshot += INTERVAL_S
             levels.snapshot(now, [slot])
-            voice = levels.voices[slot]
+            voice = levels.state(slot)
             out.append((now, voice.level_db, voice.mouth, voice.viseme))
     return out
 
@@ -166,7 +166,7 @@ def test_a_batch_of_many_slots_is_each_slot_alone() -> None:
             np.array([7], np.int32), np.array([FRAME], np.int32), _stereo(chunk), np.zeros(1)
         )
         alone.snapshot(0.0, [7])
-        assert alone.voices[7].level_db == pytest.approx(float(pairs[i, 0]), abs=1e-3)
+        assert alone.state(7).level_db == pytest.approx(float(pairs[i, 0]), abs=1e-3)
     assert local.viseme == SILENCE
 
 
@@ -181,8 +181,8 @@ def test_uneven_chunks_and_short_ones() -> None:
         np.zeros(2),
     )
     levels.snapshot(0.0, [0, 1])
-    assert levels.voices[0].viseme == OPEN
-    assert levels.voices[1].level_db > -25.0
+    assert levels.state(0).viseme == OPEN
+    assert levels.state(1).level_db > -25.0
 
 
 def test_the_local_player() -> None:
@@ -195,6 +195,6 @@ def test_the_local_player() -> None:
     assert result is not None
     _, pairs, _, local = result
     assert pairs.shape == (0, 2)
-    assert local is levels.voices[LOCAL]
+    assert local == levels.state(LOCAL)
     assert local.level_db == pytest.approx(-15.0, abs=0.5)
     assert local.viseme == ROUND
