@@ -87,7 +87,8 @@ def _run(n: int, analyse: bool) -> tuple[float, float, float]:
 
 def main(counts: list[int]) -> None:
     print(
-        f"voice levels: {TICKS} ticks of 10 ms, best of {ROUNDS}; update every {INTERVAL_S * 1000:.1f} ms"
+        f"voice levels: {TICKS} ticks of 10 ms, best of {ROUNDS}; "
+        f"update every {INTERVAL_S * 1000:.1f} ms"
     )
     for n in counts:
         base = min(_run(n, False)[0] for _ in range(ROUNDS))
