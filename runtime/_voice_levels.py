@@ -255,10 +255,14 @@ class VoiceAnalysis:
             else []
         )
         at = index[ready]
+
+        def total(weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            return np.asarray(np.bincount(at, weights, size), dtype=np.float64)
+
         return (
-            np.bincount(at, energy[ready], size),
-            np.bincount(at, frames[ready], size),
-            *(np.bincount(at, bands[ready, k], size) for k in range(3)),
+            total(energy[ready]),
+            total(frames[ready]),
+            *(total(bands[ready, k]) for k in range(3)),
         )
 
     def snapshot(
