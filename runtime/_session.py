@@ -53,7 +53,7 @@ from ._room_events import RoomEvents, participant_info
 from ._room_state import RoomState, check_transition
 from ._stats import session_stats
 from ._subscriptions import Subscriptions
-from ._voice_levels import INTERVAL_S, VoiceAnalysis
+from ._voice_levels import INTERVAL_S, LOOKAHEAD_S, VoiceAnalysis
 
 SUBSCRIPTION_CHECK_S = 0.2
 """How often hearing-range subscriptions are re-evaluated as poses move."""
@@ -367,7 +367,8 @@ class RoomSession:
         while True:
             next_at = max(next_at + INTERVAL_S, loop.time())  # no burst after a stall
             await asyncio.sleep(next_at - loop.time())
-            snap = self.voice.snapshot(time.monotonic(), [s.slot for s in self.audio.slots()])
+            now = time.monotonic() + LOOKAHEAD_S  # shown until the next update
+            snap = self.voice.snapshot(now, [s.slot for s in self.audio.slots()])
             if snap is None:
                 continue
             slots, levels, visemes, local = snap

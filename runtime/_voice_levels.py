@@ -10,8 +10,8 @@ play it: the runtime's estimate of what Godot still holds for that slot when it 
 received. Godot's own output latency (its driver's buffer) is not included; the local
 player's chunks are due at once.
 
-About `INTERVAL_S` (30 times a second) `VoiceAnalysis.snapshot` gathers what came due since
-the last one, per voice:
+About `INTERVAL_S` (30 times a second) `VoiceAnalysis.snapshot` gathers what comes due up to
+`LOOKAHEAD_S` ahead (the value is shown in Godot until the next update), per voice:
 
 - **Level.** The RMS of the mono mix over that window in dBFS (full scale 1.0; a full-scale
   sine is -3 dB), floored at `FLOOR_DB`, then smoothed in dB with a fast attack
@@ -45,6 +45,10 @@ import numpy.typing as npt
 
 INTERVAL_S = 1.0 / 30.0
 """How often the levels are gathered and sent."""
+LOOKAHEAD_S = INTERVAL_S
+"""How far ahead of now an update reaches: a value is shown in Godot until the next one, so
+it takes in the audio Godot plays over the coming interval (measured without it in the real
+engine: the level rose 50-120 ms after Godot started playing a burst)."""
 FLOOR_DB = -80.0
 """Lowest level reported (silence)."""
 SILENCE_DB = -50.0

@@ -132,12 +132,14 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
         kind = "ah" if end - start > (AH_S + OO_S) / 2 else "oo"
         expected = OPEN if kind == "ah" else ROUND
         share = float(np.mean(shapes == expected)) if len(shapes) else 0.0
+        around = np.flatnonzero((t >= start - 0.1) & (t <= end + 0.6))
+        gap = float(np.max(np.diff(t[around]))) if len(around) > 1 else 0.0
         rises.append(rise)
         falls.append(fall)
         report.append(
             f"{kind} {end - start:.2f} s: level > -30 dB {rise * 1000:+.0f} ms after it starts, "
             f"< -50 dB {fall * 1000:.0f} ms after it ends; {share:.0%} {NAMES[expected]};"
-            f" mouth mid-burst {float(np.median(mouth[middle])):.2f}"
+            f" mouth mid-burst {float(np.median(mouth[middle])):.2f}; longest frame {gap * 1000:.0f} ms"
         )
         assert share >= 0.8, report[-1]
         assert float(np.median(mouth[middle])) > 0.5, report[-1]
