@@ -139,7 +139,8 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
         report.append(
             f"{kind} {end - start:.2f} s: level > -30 dB {rise * 1000:+.0f} ms after it starts, "
             f"< -50 dB {fall * 1000:.0f} ms after it ends; {share:.0%} {NAMES[expected]};"
-            f" mouth mid-burst {float(np.median(mouth[middle])):.2f}; longest frame {gap * 1000:.0f} ms"
+            f" mouth mid-burst {float(np.median(mouth[middle])):.2f};"
+            f" longest frame {gap * 1000:.0f} ms"
         )
         assert share >= 0.8, report[-1]
         assert float(np.median(mouth[middle])) > 0.5, report[-1]
