@@ -122,6 +122,8 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
     ]  # fmt: skip
     assert len(bursts) >= 6, bursts
     rises, falls, report = [], [], []
+    shares: list[float] = []
+    mouths: list[float] = []
     for start, end in bursts:
         after = np.flatnonzero((t >= start - 0.2) & (level > -30.0))
         rise = t[after[0]] - start if len(after) else np.inf
@@ -142,9 +144,11 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
             f" mouth mid-burst {float(np.median(mouth[middle])):.2f};"
             f" longest frame {gap * 1000:.0f} ms"
         )
-        assert share >= 0.8, report[-1]
-        assert float(np.median(mouth[middle])) > 0.5, report[-1]
+        shares.append(share)
+        mouths.append(float(np.median(mouth[middle])))
     print(f"frames every {frame_ms:.1f} ms; {len(bursts)} bursts:\n" + "\n".join(report))
+    assert min(shares) >= 0.8, report
+    assert min(mouths) > 0.5, report
     assert max(rises) <= 0.1, report
     assert max(falls) <= 0.3, report
     kinds = {("ah" if e - s > (AH_S + OO_S) / 2 else "oo") for s, e in bursts}
