@@ -3,7 +3,7 @@ voice_levels).
 
 A real SDK participant (bot-vowels) speaks synthetic vowels in bursts (tests/support/
 vowels.py: "ah" for 400 ms, then 600 ms of silence, "oo" for 250 ms, then 750 ms of
-silence, at -20 dBFS RMS). Godot prints, every frame, the peak of the bus the bot's
+silence; "ah" at -14 and "oo" at -24 dBFS RMS). Godot prints, every frame, the peak of the bus the bot's
 ParticipantAudio plays on (what Godot plays) next to the node's `voice_level_db`,
 `mouth_open` and `viseme`, and the local player's (`LiveKitClient.local_voice`, fed by
 BurstMicrophoneDouble: 0.4 s of a wavering tone each second). Then:
@@ -11,7 +11,7 @@ BurstMicrophoneDouble: 0.4 s of a wavering tone each second). Then:
 - each burst Godot plays: the level is above -30 dB within 100 ms of its start and below
   -50 dB within 300 ms of its end;
 - the mouth is the level mapped -50..-20 dB -> 0..1, open mid-burst, closed in silence;
-- the long bursts ("ah") read `OPEN`, the short ones ("oo") `ROUND`;
+- the loud bursts ("ah") read `OPEN`, the quieter ones ("oo") `ROUND`;
 - the local player's level rises and falls with the microphone double's bursts, once a
   second.
 """
@@ -38,7 +38,10 @@ PROJECT = Path(__file__).resolve().parent / "projects" / "voice_levels"
 ROOM = "engine-voice-levels"
 BOT = "bot-vowels"
 AH_S, OO_S = 0.4, 0.25
-"""Burst lengths: the test tells the vowels apart by how long Godot plays each."""
+"""Burst lengths."""
+AH_DB, OO_DB = -14.0, -24.0
+"""Their RMS levels: the test tells the vowels apart by how loud Godot plays each (a length
+is changed by the playout's cuts and underruns on a loaded machine, a level is not)."""
 OPEN, ROUND = 1, 3
 NAMES = {OPEN: "OPEN", ROUND: "ROUND"}
 
@@ -46,7 +49,12 @@ NAMES = {OPEN: "OPEN", ROUND: "ROUND"}
 def _schedule() -> np.ndarray:
     """Two seconds of the bot's voice (loops seamlessly): ah, silence, oo, silence."""
     silence = [np.zeros(round(s * RATE), np.float32) for s in (1.0 - AH_S, 1.0 - OO_S)]
-    parts = [vowel("ah", AH_S, RATE), silence[0], vowel("oo", OO_S, RATE), silence[1]]
+    parts = [
+        vowel("ah", AH_S, RATE, level_db=AH_DB),
+        silence[0],
+        vowel("oo", OO_S, RATE, level_db=OO_DB),
+        silence[1],
+    ]
     pcm = np.concatenate(parts)
     fade = RATE // 200  # 5 ms edges: no click, same burst lengths
     for start, length in ((0, round(AH_S * RATE)), (RATE, round(OO_S * RATE))):
@@ -121,17 +129,20 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
         if a > 0 and b < len(t) and t[b - 1] - t[a] > 0.1
     ]  # fmt: skip
     assert len(bursts) >= 6, bursts
+    loudness = [float(np.median(peak[(t >= s) & (t <= e)])) for s, e in bursts]
+    split = (max(loudness) + min(loudness)) / 2
+    assert max(loudness) - min(loudness) > 5.0, loudness  # both vowels were played
     rises, falls, report = [], [], []
     shares: list[float] = []
     mouths: list[float] = []
-    for start, end in bursts:
+    for (start, end), loud in zip(bursts, loudness, strict=True):
         after = np.flatnonzero((t >= start - 0.2) & (level > -30.0))
         rise = t[after[0]] - start if len(after) else np.inf
         quiet = np.flatnonzero((t >= end) & (level < -50.0))
         fall = t[quiet[0]] - end if len(quiet) else np.inf
         middle = (t >= start + (end - start) * 0.25) & (t <= start + (end - start) * 0.75)
         shapes = viseme[middle]
-        kind = "ah" if end - start > (AH_S + OO_S) / 2 else "oo"
+        kind = "ah" if loud > split else "oo"
         expected = OPEN if kind == "ah" else ROUND
         share = float(np.mean(shapes == expected)) if len(shapes) else 0.0
         around = np.flatnonzero((t >= start - 0.1) & (t <= end + 0.6))
@@ -151,8 +162,6 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
     assert min(mouths) > 0.5, report
     assert max(rises) <= 0.1, report
     assert max(falls) <= 0.3, report
-    kinds = {("ah" if e - s > (AH_S + OO_S) / 2 else "oo") for s, e in bursts}
-    assert kinds == {"ah", "oo"}, bursts
 
     # The mouth is the level, mapped; closed in silence.
     expected_mouth = np.clip((level + 50.0) / 30.0, 0.0, 1.0)
