@@ -2,8 +2,8 @@
 voice_levels).
 
 A real SDK participant (bot-vowels) speaks synthetic vowels in bursts (tests/support/
-vowels.py: "ah" for 400 ms, then 600 ms of silence, "oo" for 250 ms, then 750 ms of
-silence; "ah" at -14 and "oo" at -24 dBFS RMS). Godot prints, every frame, the peak of the bus the bot's
+vowels.py: "ah" for 400 ms at -14 dBFS RMS, then 600 ms of silence, "oo" for 250 ms at
+-24 dBFS, then 750 ms of silence). Godot prints, every frame, the peak of the bus the bot's
 ParticipantAudio plays on (what Godot plays) next to the node's `voice_level_db`,
 `mouth_open` and `viseme`, and the local player's (`LiveKitClient.local_voice`, fed by
 BurstMicrophoneDouble: 0.4 s of a wavering tone each second). Then:
