@@ -6,7 +6,9 @@ extends Node3D
 ## `dev-room` on ws://127.0.0.1:7880 by itself (the client's development auto-connect, with a
 ## token the runtime the editor spawns mints in debug builds) as a random `player-NNN`. Every
 ## participant gets a ParticipantAudio that follows the pose they share (starting on a circle
-## around the origin), with a marker (sphere and name) that grows while they speak. Connect
+## around the origin), with a marker (sphere and name) that grows while they speak and a mouth
+## that opens and closes with their voice ([member ParticipantAudio.mouth_open], shaped by
+## [member ParticipantAudio.viseme]). Connect
 ## also takes a token from `livekit-godot dev`. Arrow keys turn and move the desktop camera;
 ## hold T to talk when push-to-talk is on.
 ## [br][br]
@@ -28,6 +30,10 @@ const MOVE_SPEED := 2.0
 const SPEAKING_COLOR := Color(0.2, 0.8, 0.4)
 ## Marker colour otherwise.
 const QUIET_COLOR := Color(0.5, 0.6, 0.9)
+## Mouth size (width, height) closed; open adds [constant MOUTH_OPEN_HEIGHT] to the height.
+const MOUTH_CLOSED := Vector2(0.16, 0.015)
+## Height a fully open mouth adds, in metres.
+const MOUTH_OPEN_HEIGHT := 0.16
 ## How long [code]--demo-report[/code] watches the voices move, in milliseconds.
 const REPORT_WATCH_MSEC := 4000
 
@@ -38,6 +44,7 @@ var _report_started: int = -1
 var _reported: bool = false
 var _first_positions: Dictionary[String, Vector3] = {}
 var _last_poses: Dictionary[String, Vector3] = {}
+var _widest_mouth: Dictionary[String, float] = {}
 
 @onready var _client: LiveKitClient = $DesktopCamera/LiveKitClient
 @onready var _desktop_camera: Camera3D = $DesktopCamera
@@ -124,6 +131,7 @@ func _report() -> void:
 		var moved := voice.global_position.distance_to(_first_positions[identity])
 		var off := voice.global_position.distance_to(_last_poses[identity])
 		print("DEMO_MOVED %s %.2f %.3f" % [identity, moved, off])
+		print("DEMO_MOUTH %s %.2f" % [identity, _widest_mouth.get(identity, 0.0)])
 	print("ENGINE_TEST PASS")
 
 
@@ -190,6 +198,18 @@ func _on_participant_joined(identity: String) -> void:
 	label.position = Vector3(0, 0.35, 0)
 	label.billboard = BaseMaterial3D.BILLBOARD_ENABLED
 	marker.add_child(label)
+	var mouth := MeshInstance3D.new()
+	mouth.mesh = BoxMesh.new()
+	mouth.position = Vector3(0, -0.05, -0.19)  # on the side facing where the voice faces
+	mouth.material_override = StandardMaterial3D.new()
+	(mouth.material_override as StandardMaterial3D).albedo_color = Color.BLACK
+	marker.add_child(mouth)
+	_shape_mouth(mouth, 0.0, LiveKitVoiceState.Viseme.SILENCE)
+	voice.voice_level_changed.connect(
+		func(_db: float, open: float) -> void:
+			_shape_mouth(mouth, open, voice.viseme)
+			_widest_mouth[identity] = maxf(_widest_mouth.get(identity, 0.0), open)
+	)
 	voice.add_child(marker)
 	_markers[identity] = marker
 
@@ -205,6 +225,16 @@ func _on_active_speakers_changed(identities: PackedStringArray) -> void:
 		marker.scale = Vector3.ONE * (1.5 if speaking else 1.0)
 		var material := marker.material_override as StandardMaterial3D
 		material.albedo_color = SPEAKING_COLOR if speaking else QUIET_COLOR
+
+
+## A mouth [param open] 0-1, wider for WIDE, narrower for ROUND.
+func _shape_mouth(mouth: MeshInstance3D, open: float, viseme: LiveKitVoiceState.Viseme) -> void:
+	var width := MOUTH_CLOSED.x
+	if viseme == LiveKitVoiceState.Viseme.WIDE:
+		width *= 1.4
+	elif viseme == LiveKitVoiceState.Viseme.ROUND:
+		width *= 0.6
+	mouth.scale = Vector3(width, MOUTH_CLOSED.y + open * MOUTH_OPEN_HEIGHT, 0.02)
 
 
 func _set_status(text: String) -> void:

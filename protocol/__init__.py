@@ -55,6 +55,7 @@ from ._events import (
     TrackSubscribed,
     TrackUnmuted,
     TrackUnsubscribed,
+    VoiceLevels,
     Welcome,
 )
 from ._fields import (
@@ -183,6 +184,7 @@ __all__ = [
     "Vec3",
     "Vector2Array",
     "Vector3",
+    "VoiceLevels",
     "Volume",
     "Welcome",
     "audio_tick",

@@ -283,6 +283,23 @@ class AudioTick(Event):
     pcm: Vector2Array
 
 
+@dataclass(frozen=True, kw_only=True)
+class VoiceLevels(Event):
+    """Every voice's speaking level, mouth opening and viseme, about 30 times a second while
+    any of them changes (runtime/_voice_levels.py): the remote slots' as Godot plays them, the
+    local player's as its microphone hears it."""
+
+    type: ClassVar[Literal["voice_levels"]] = "voice_levels"
+    slots: Int32Array
+    levels: Vector2Array
+    """Per slot: (level dBFS, smoothed; mouth open 0-1)."""
+    visemes: Int32Array
+    """Per slot: 0 silence, 1 open, 2 wide, 3 round."""
+    local_db: float
+    local_mouth: float
+    local_viseme: int
+
+
 # --- editor services ---------------------------------------------------------------------
 
 

@@ -52,6 +52,7 @@ Everything here is numpy on whole arrays; no per-sample Python loop.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -525,6 +526,12 @@ class SlotPlayout:
         return self.level(now) * 1000.0 / self.config.mix_rate
 
 
+Analyse = Callable[
+    [npt.NDArray[np.int32], npt.NDArray[np.int32], Stereo, npt.NDArray[np.float64]], None
+]
+"""Sees each tick before the gains: (slots, counts, pcm, when each slot's audio plays)."""
+
+
 class Playout:
     """All slots; builds the audio tick that carries every slot's pending frames."""
 
@@ -532,6 +539,10 @@ class Playout:
         self.config = config
         self.slots: dict[int, SlotPlayout] = {}
         self.clock = GodotClock()
+        self.analyse: Analyse | None = None
+        """Called with every tick before the gains are applied (the avatars' analysis,
+        runtime/_voice_levels.py), each slot's audio stamped with when the middle of it
+        plays: now plus what Godot is estimated to hold before it."""
 
     def add(self, slot: int) -> SlotPlayout:
         """Start tracking `slot` (a new subscription)."""
@@ -576,14 +587,18 @@ class Playout:
         counts: list[int] = []
         gains: list[float] = []
         chunks: list[Frames] = []
+        due: list[float] = []
+        rate = self.config.mix_rate
         for slot, state in self.slots.items():
             frames = state.take(now)
             if not frames:
                 continue
+            count = sum(len(f) for f in frames)
             slots.append(slot)
-            counts.append(sum(len(f) for f in frames))
+            counts.append(count)
             gains.append(state.gain)
             chunks.extend(frames)
+            due.append(now + (state.godot_level - count / 2) / rate)  # held before, + half
         if not slots:
             return None
         joined = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
@@ -592,10 +607,14 @@ class Playout:
             pcm = joined.astype(np.float32) * _INT16_SCALE
         else:
             pcm = joined.astype(np.float32)
+        slot_ids = np.asarray(slots, dtype=np.int32)
+        count_ids = np.asarray(counts, dtype=np.int32)
+        if self.analyse is not None:
+            self.analyse(slot_ids, count_ids, pcm, np.asarray(due, dtype=np.float64))
         if any(g != 1.0 for g in gains):
             end = 0
             for count, gain in zip(counts, gains, strict=True):
                 end += count
                 if gain != 1.0:
                     pcm[end - count : end] *= np.float32(gain)
-        return np.asarray(slots, dtype=np.int32), np.asarray(counts, dtype=np.int32), pcm
+        return slot_ids, count_ids, pcm

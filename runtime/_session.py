@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+import numpy as np
 from livekit import rtc
 
 from .. import tokens
@@ -39,6 +41,7 @@ from ..protocol import (
     Send,
     Stats,
     TrackUnsubscribed,
+    VoiceLevels,
 )
 from ._join import join_token, normalise_url
 from ._mic import MicPipeline
@@ -50,9 +53,11 @@ from ._room_events import RoomEvents, participant_info
 from ._room_state import RoomState, check_transition
 from ._stats import session_stats
 from ._subscriptions import Subscriptions
+from ._voice_levels import INTERVAL_S, LOOKAHEAD_S, VoiceAnalysis
 
 SUBSCRIPTION_CHECK_S = 0.2
 """How often hearing-range subscriptions are re-evaluated as poses move."""
+_INT16_SCALE = np.float32(1.0 / 32768.0)
 RECONNECT_FAILED = "RECONNECT_FAILED"
 """`room_disconnected` reason when the SDK gave up reconnecting (it reports UNKNOWN_REASON)."""
 
@@ -85,6 +90,9 @@ class RoomSession:
         self._room: rtc.Room | None = None  # set from CONNECTING until released
         self._release: asyncio.Task[None] | None = None  # the teardown of a RELEASING room
         self.audio = RemoteAudio(playout, send_audio, open_stream)
+        self.voice = VoiceAnalysis(mix_rate)
+        """The avatars' levels, mouths and visemes (runtime/_voice_levels.py)."""
+        self.audio.playout.analyse = self.voice.feed
         self.mic = MicPipeline(mix_rate, auto_gain_control=auto_gain)
         self.mic_sender = MicSender(mix_rate, self.mic.state.passes)
         self._mic_track: rtc.LocalAudioTrack | None = None
@@ -165,6 +173,7 @@ class RoomSession:
         self.update_subscriptions()
         self._spawn(self.mic_sender.run(room, self._set_mic_track), "mic-publisher")
         self._spawn(self._presence_loop(room), "presence")
+        self._spawn(self._voice_loop(), "voice-levels")
 
     async def close(self) -> None:
         """Leave the room and stop everything this session started."""
@@ -181,6 +190,7 @@ class RoomSession:
     async def _teardown(self, room: rtc.Room | None) -> None:
         """Stop what a room started (audio slots, tasks, microphone track) and leave it."""
         await self.audio.close()
+        self.voice.clear()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -251,6 +261,7 @@ class RoomSession:
     async def _unsubscribed(self, track_sid: str) -> None:
         slot = await self.audio.remove(track_sid)
         if slot is not None:
+            self.voice.forget(slot.slot)
             self._send(
                 TrackUnsubscribed(identity=slot.identity, track_sid=track_sid, slot=slot.slot)
             )
@@ -292,6 +303,10 @@ class RoomSession:
     def capture(self, request: Capture) -> None:
         """Microphone (and output) audio from Godot."""
         frames = self.mic.process(request.mic, request.far, request.latency_ms)
+        now = time.monotonic()
+        for frame, _ in frames:  # after the voice gate (gated frames are silence)
+            pcm = np.frombuffer(frame.data, dtype=np.int16).astype(np.float32) * _INT16_SCALE
+            self.voice.feed_local(pcm, now)
         if frames and self.room is not None:
             self.mic_sender.push(frames)
 
@@ -358,6 +373,29 @@ class RoomSession:
             if loop.time() >= next_check:
                 next_check = loop.time() + SUBSCRIPTION_CHECK_S
                 self.update_subscriptions()
+
+    async def _voice_loop(self) -> None:
+        """Send the avatars' values about 30 times a second while any of them changes."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at = max(next_at + INTERVAL_S, loop.time())  # no burst after a stall
+            await asyncio.sleep(next_at - loop.time())
+            now = time.monotonic() + LOOKAHEAD_S  # shown until the next update
+            snap = self.voice.snapshot(now, [s.slot for s in self.audio.slots()])
+            if snap is None:
+                continue
+            slots, levels, visemes, local = snap
+            self._send(
+                VoiceLevels(
+                    slots=slots,
+                    levels=levels,
+                    visemes=visemes,
+                    local_db=local.level_db,
+                    local_mouth=local.mouth,
+                    local_viseme=local.viseme,
+                )
+            )
 
     async def send_data(self, request: Data) -> None:
         """Publish a data packet for the game."""

@@ -52,6 +52,9 @@ signal participant_pose_updated(identity: String, pose_position: Vector3, pose_f
 signal error_reported(code: String, message: String)
 ## Counters asked for with [method request_stats].
 signal stats_received(stats: Dictionary)
+## The local player's speaking level, mouth opening or mouth shape changed (see
+## [member local_voice]; about 30 times a second while the player speaks).
+signal local_voice_changed(level_db: float, mouth_open: float, viseme: LiveKitVoiceState.Viseme)
 
 ## Room connection states.
 enum RoomState {
@@ -133,8 +136,16 @@ var microphone_frames_sent: int:
 		return _mic_frames_sent
 	set(_value):
 		push_error("LiveKit: LiveKitClient.microphone_frames_sent is read-only")
+## The local player's voice as its microphone hears it, for its avatar: level, mouth opening
+## and mouth shape ([LiveKitVoiceState]; read-only, updated while in a room).
+var local_voice: LiveKitVoiceState:
+	get:
+		return _local_voice
+	set(_value):
+		push_error("LiveKit: LiveKitClient.local_voice is read-only")
 
 var _bridge := LiveKitBridge.new()
+var _local_voice := LiveKitVoiceState.new()
 var _link := LiveKitRuntimeLink.new(_bridge)
 var _microphone := LiveKitMicrophone.new()
 var _participants := LiveKitParticipants.new()
@@ -392,6 +403,7 @@ func _leave_room(reason: String) -> void:
 	_local_identity = ""
 	_microphone.stop()
 	_participants.clear()
+	_local_voice.reset()
 	if was_in_room:
 		room_disconnected.emit()
 
@@ -480,6 +492,8 @@ func _wire_bridge() -> void:
 	_bridge.pose_received.connect(participant_pose_updated.emit)  # after the node moved
 	_bridge.error_received.connect(_on_error)
 	_bridge.stats_received.connect(stats_received.emit)
+	_bridge.voice_levels_received.connect(_local_voice.apply_local)
+	_local_voice.changed.connect(local_voice_changed.emit)
 
 
 func _on_welcomed(_protocol: int, _runtime: String, _frame_size: int, _target_ms: float) -> void:

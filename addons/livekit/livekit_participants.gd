@@ -56,6 +56,7 @@ func setup(owner: LiveKitClient, bridge: LiveKitBridge) -> void:
 	bridge.track_subscribed.connect(_on_track_subscribed)
 	bridge.track_unsubscribed.connect(_on_track_unsubscribed)
 	bridge.pose_received.connect(_on_pose)
+	bridge.voice_levels_received.connect(_on_voice_levels)
 	if owner.is_inside_tree():
 		owner.get_tree().node_added.connect(_on_node_added)
 
@@ -349,6 +350,18 @@ func _on_pose(identity: String, pose_position: Vector3, pose_forward: Vector3) -
 	var audio := get_audio(identity)
 	if audio != null:
 		audio.apply_remote_pose(pose_position, pose_forward)
+
+
+func _on_voice_levels(
+	slots: PackedInt32Array,
+	levels: PackedVector2Array,
+	visemes: PackedInt32Array,
+	_local_db: float,
+	_local_mouth: float,
+	_local_viseme: int
+) -> void:
+	if not _router.route_voice(slots, levels, visemes):
+		_bridge.bad_messages += 1
 
 
 func _make(identity: String) -> ParticipantAudio:

@@ -18,6 +18,12 @@ extends AudioStreamPlayer3D
 ## pile up (the game stopped processing) is the oldest audio dropped, counted in
 ## [method get_dropped_frames] and reported to the runtime.
 
+## The participant's speaking level or mouth opening changed (about 30 times a second while
+## it speaks; see [member voice_level_db], [member mouth_open]).
+signal voice_level_changed(level_db: float, mouth_open: float)
+## The participant's mouth shape changed (see [member viseme]).
+signal viseme_changed(viseme: LiveKitVoiceState.Viseme)
+
 ## Length of the generator's ring buffer, in seconds.
 const BUFFER_SECONDS := 0.5
 ## Most audio kept waiting outside the generator before the oldest is dropped, in seconds.
@@ -34,6 +40,26 @@ const MAX_PENDING_SECONDS := 1.0
 ## on [member LiveKitClient.participant_template] for every node the client makes.
 @export var follow_remote_pose: bool = false
 
+## The participant's speaking level in dBFS, smoothed, as Godot plays its voice;
+## [constant LiveKitVoiceState.SILENT_DB] in silence (read-only; see [LiveKitVoiceState]).
+var voice_level_db: float:
+	get:
+		return _voice.level_db
+	set(_value):
+		push_error("LiveKit: ParticipantAudio.voice_level_db is read-only")
+## The participant's mouth opening, 0 to 1, for a jaw or a blend shape (read-only).
+var mouth_open: float:
+	get:
+		return _voice.mouth_open
+	set(_value):
+		push_error("LiveKit: ParticipantAudio.mouth_open is read-only")
+## The participant's coarse mouth shape (read-only).
+var viseme: LiveKitVoiceState.Viseme:
+	get:
+		return _voice.viseme
+	set(_value):
+		push_error("LiveKit: ParticipantAudio.viseme is read-only")
+
 var _participant_id: String = ""
 var _playback: AudioStreamGeneratorPlayback
 var _capacity: int = 0
@@ -49,9 +75,12 @@ var _last_skips: int = 0
 var _starving: bool = false
 var _underruns: int = 0
 var _underruns_taken: int = 0
+var _voice := LiveKitVoiceState.new()
 
 
 func _init() -> void:
+	_voice.level_changed.connect(voice_level_changed.emit)
+	_voice.viseme_changed.connect(viseme_changed.emit)
 	if not Engine.is_editor_hint():  # in the editor: nothing that would be saved in a scene
 		_use_generator()
 
@@ -206,6 +235,12 @@ func take_dropped_frames() -> int:
 	var fresh := _dropped_frames - _dropped_taken
 	_dropped_taken = _dropped_frames
 	return fresh
+
+
+## Sets the participant's voice values (the client calls it with each
+## [code]voice_levels[/code]; [method LiveKitSlotRouter.route_voice]).
+func apply_voice(level_db: float, mouth: float, shape: int) -> void:
+	_voice.apply(level_db, mouth, shape)
 
 
 ## Moves and turns the node to a pose the participant shared, if [member follow_remote_pose].

@@ -73,3 +73,8 @@ async def test_play_joins_the_dev_room_by_itself_and_the_voices_follow_the_walki
     # said.
     assert all(0.3 < metres < 6.0 for metres in moved.values()), moved
     assert all(metres < 0.01 for metres in off.values()), off
+    # Each marker's mouth opened with its bot's voice (ParticipantAudio.mouth_open).
+    mouths = {name: float(widest) for name, widest in result.records("DEMO_MOUTH")}
+    print(f"widest each marker's mouth opened: {mouths}")
+    assert set(mouths) == set(markers), mouths
+    assert all(widest > 0.3 for widest in mouths.values()), mouths

@@ -28,7 +28,13 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from livekit_godot.protocol import PROTOCOL_VERSION, audio_tick, encode
+from livekit_godot.protocol import (
+    PROTOCOL_VERSION,
+    VoiceLevels,
+    audio_tick,
+    encode,
+    encode_message,
+)
 from support.handshake import runtime_handshake
 from tests.engine.harness import GodotWebEngine
 
@@ -45,6 +51,8 @@ BINARY_SLOTS = (8, 32, 64)
 """Participants in each binary phase (the bench project has nodes for the largest)."""
 SPLIT = ("receive", "dispatch", "route", "report")
 """The parts of a binary phase's time the engine reports (projects/bench/main.gd)."""
+VOICE_SLOTS = 32
+"""Participants of the phase that adds `voice_levels` (voice32) to the audio ticks."""
 BENCH_KEY = "bench-key"
 """The session key the bench project opens its bridge with (projects/bench/main.gd)."""
 
@@ -57,6 +65,24 @@ def _tick_audio(slots: int, frames: int) -> np.ndarray:
     return np.stack([mono, mono], axis=1)
 
 
+def _voice_levels(slots: int, tick: int) -> bytes:
+    """A `voice_levels` event for ``slots`` participants whose values move every time (so
+    every node's signals fire), built with the runtime's encoder."""
+    phase = tick / 10 + np.arange(slots) * 0.7
+    level = (-50.0 + 25.0 * (1 + np.sin(phase))).astype(np.float32)
+    mouth = np.clip((level + 50.0) / 30.0, 0.0, 1.0).astype(np.float32)
+    return encode_message(
+        VoiceLevels(
+            slots=np.arange(slots, dtype=np.int32),
+            levels=np.stack([level, mouth], axis=1),
+            visemes=((tick // 9 + np.arange(slots)) % 4).astype(np.int32),
+            local_db=float(level[0]),
+            local_mouth=float(mouth[0]),
+            local_viseme=1,
+        )
+    )
+
+
 class BenchServer:
     """Serves the engine's bridge (binary ticks) and then its JSON socket (`/json`)."""
 
@@ -64,11 +90,18 @@ class BenchServer:
         self.frame_size = 0
         self.sent: dict[str, int] = {}
         self.late_ticks = 0
+        self.voice_events = 0
 
     async def _pace(
-        self, ws: ServerConnection, message: bytes | str, phase: str, seconds: float = PHASE_SECONDS
+        self,
+        ws: ServerConnection,
+        message: bytes | str,
+        phase: str,
+        seconds: float = PHASE_SECONDS,
+        voice: int = 0,
     ) -> None:
-        """Send ``message`` every 10 ms for ``seconds`` (catching up if late)."""
+        """Send ``message`` every 10 ms for ``seconds`` (catching up if late); with ``voice``,
+        also a `voice_levels` event for that many slots every third tick."""
         loop = asyncio.get_running_loop()
         start = loop.time()
         count = int(seconds / TICK_S)
@@ -79,6 +112,9 @@ class BenchServer:
             elif delay < -0.05:
                 self.late_ticks += 1
             await ws.send(message)
+            if voice and i % 3 == 0:
+                await ws.send(_voice_levels(voice, i))
+                self.voice_events += 1
         self.sent[phase] = count
 
     async def handle(self, ws: ServerConnection) -> None:
@@ -109,6 +145,9 @@ class BenchServer:
             for slots in BINARY_SLOTS:
                 await ws.send(encode({"t": "stats", "bench_phase": f"binary{slots}"}))
                 await self._pace(ws, self._tick(slots), f"binary{slots}")
+            # The same 32 participants' audio, with voice_levels for them about every 33 ms.
+            await ws.send(encode({"t": "stats", "bench_phase": "voice32"}))
+            await self._pace(ws, self._tick(VOICE_SLOTS), "voice32", voice=VOICE_SLOTS)
             await ws.send(encode({"t": "stats", "bench_phase": "done"}))
             await ws.wait_closed()
         finally:
@@ -189,6 +228,20 @@ async def test_bridge_costs_per_frame_for_8_32_and_64_participants(
         f"underruns {result.value('UNDERRUNS')}, dropped {result.value('DROPPED')}, "
         f"wall {time.monotonic() - started:.1f} s"
     )
+    voice = {k: int(v) for k, v in (f.split("=") for f in result.records("VOICEBENCH")[0][1:])}
+    voice_frame = voice["usec"] / voice["frames"] / 1000
+    print(
+        f"voice32 (binary32's audio + voice_levels for 32 every ~33 ms): "
+        f"engine_voice_ms_per_frame_32={voice_frame:.3f} against binary32 "
+        f"{per_frame['binary32']:.3f} (ratio {voice_frame / per_frame['binary32']:.2f}); the "
+        f"voice events alone (decode aside: dispatch, route to 32 nodes, their signals) "
+        f"{voice['voice_usec'] / voice['frames'] / 1000:.3f} ms per frame, "
+        f"{voice['voice_usec'] / max(1, voice['voice_events']) / 1000:.3f} ms per event; "
+        f"{voice['voice_events']} events received ({bench.voice_events} sent), "
+        f"{voice['node_signals']} node signals"
+    )
+    assert voice["voice_events"] > 30
+    assert voice["node_signals"] > voice["voice_events"] * VOICE_SLOTS
     assert set(figures) == {*binary, "json32"}
     for phase, f in figures.items():
         # Enough rendered frames to average over: a loaded CI machine ran the headless

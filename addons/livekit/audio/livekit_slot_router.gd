@@ -26,12 +26,17 @@ func set_sink(slot: int, sink: ParticipantAudio) -> void:
 
 ## Stops playing the audio of [param slot] (it is then counted as unrouted).
 func clear_sink(slot: int) -> void:
+	var sink: Variant = _sinks.get(slot)
+	if is_instance_valid(sink):
+		(sink as ParticipantAudio).apply_voice(LiveKitVoiceState.SILENT_DB, 0.0, 0)
 	_sinks.erase(slot)
 	_played_before.erase(slot)
 
 
 ## Forgets every route.
 func clear() -> void:
+	for slot: int in _sinks.keys():
+		clear_sink(slot)
 	_sinks.clear()
 	_played_before.clear()
 
@@ -67,6 +72,22 @@ func route(slots: PackedInt32Array, counts: PackedInt32Array, pcm: PackedVector2
 		else:
 			frames_unrouted += count
 		offset = end
+	return true
+
+
+## Hands each slot's voice values of one [code]voice_levels[/code] to its node ([param levels]:
+## x the level in dBFS, y the mouth opening; see [method ParticipantAudio.apply_voice]).
+## Returns false when the arrays' sizes differ (nothing is applied).
+func route_voice(
+	slots: PackedInt32Array, levels: PackedVector2Array, visemes: PackedInt32Array
+) -> bool:
+	if levels.size() != slots.size() or visemes.size() != slots.size():
+		return false
+	for i in slots.size():
+		var sink: Variant = _sinks.get(slots[i])
+		if is_instance_valid(sink):
+			var values := levels[i]
+			(sink as ParticipantAudio).apply_voice(values.x, values.y, visemes[i])
 	return true
 
 

@@ -50,6 +50,18 @@ signal data_received(identity: String, topic: String, payload: PackedByteArray)
 signal pose_received(identity: String, pose_position: Vector3, pose_forward: Vector3)
 ## Event [code]stats[/code]: the whole event, counters by name (a test server may add its own).
 signal stats_received(stats: Dictionary)
+## Event [code]voice_levels[/code] (about 30 times a second while any voice changes): per slot
+## its speaking level ([param levels] x, dBFS) and mouth opening (y, 0-1) and its viseme
+## (0 silence, 1 open, 2 wide, 3 round), and the local player's. [LiveKitParticipants] hands
+## the slots' values to their nodes.
+signal voice_levels_received(
+	slots: PackedInt32Array,
+	levels: PackedVector2Array,
+	visemes: PackedInt32Array,
+	local_db: float,
+	local_mouth: float,
+	local_viseme: int
+)
 
 ## The events emitted as a signal of the same fields, in wire order: type to signal name.
 const EVENT_SIGNALS: Dictionary[String, StringName] = {
@@ -69,6 +81,7 @@ const EVENT_SIGNALS: Dictionary[String, StringName] = {
 	"connection_quality_changed": &"connection_quality_changed",
 	"data_received": &"data_received",
 	"pose": &"pose_received",
+	"voice_levels": &"voice_levels_received",
 }
 ## How often playout levels are reported, in milliseconds.
 const PLAYOUT_REPORT_MSEC := 50

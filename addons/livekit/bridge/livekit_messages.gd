@@ -248,6 +248,15 @@ const EVENTS: Dictionary = {
 		"counts": {"type": TYPE_PACKED_INT32_ARRAY, "optional": false},
 		"pcm": {"type": TYPE_PACKED_VECTOR2_ARRAY, "optional": false},
 	},
+	"voice_levels":
+	{
+		"slots": {"type": TYPE_PACKED_INT32_ARRAY, "optional": false},
+		"levels": {"type": TYPE_PACKED_VECTOR2_ARRAY, "optional": false},
+		"visemes": {"type": TYPE_PACKED_INT32_ARRAY, "optional": false},
+		"local_db": {"type": TYPE_FLOAT, "optional": false},
+		"local_mouth": {"type": TYPE_FLOAT, "optional": false},
+		"local_viseme": {"type": TYPE_INT, "optional": false},
+	},
 	"profiles":
 	{
 		"profiles": {"type": TYPE_ARRAY, "optional": false},

@@ -14,6 +14,10 @@ var frame_usec: int = 0
 var audio_usec: int = 0
 ## Microseconds spent in [method _poll_ready] (playout reports).
 var ready_usec: int = 0
+## Microseconds spent dispatching [code]voice_levels[/code] events (signals, router, nodes).
+var voice_usec: int = 0
+## [code]voice_levels[/code] events received.
+var voice_events: int = 0
 ## The last audio tick received, decoded.
 var last_audio_message: Dictionary = {}
 
@@ -21,7 +25,11 @@ var last_audio_message: Dictionary = {}
 func _handle_message(decoded: Variant) -> void:
 	var started := Time.get_ticks_usec()
 	super(decoded)
-	frame_usec += Time.get_ticks_usec() - started
+	var spent := Time.get_ticks_usec() - started
+	frame_usec += spent
+	if decoded is Dictionary and (decoded as Dictionary).get("t") == "voice_levels":
+		voice_usec += spent
+		voice_events += 1
 
 
 func _on_audio(message: Dictionary) -> void:

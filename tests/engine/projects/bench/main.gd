@@ -39,6 +39,7 @@ var _json_messages: int = 0
 ## Per phase: the bridge's split counters (frame, audio, ready) and the parts timed alone.
 var _split: Dictionary[String, Dictionary] = {}
 var _done: bool = false
+var _node_signals: int = 0
 
 
 func _ready() -> void:
@@ -47,7 +48,10 @@ func _ready() -> void:
 		node.position = Vector3(cos(i), 0.0, sin(i)) * 3.0
 		add_child(node)
 		_nodes.append(node)
+		node.voice_level_changed.connect(_count_signal.unbind(2))
+		node.viseme_changed.connect(_count_signal.unbind(1))
 	_bridge.audio_router = _router
+	_bridge.voice_levels_received.connect(_on_voice_levels)
 	_bridge.stats_received.connect(_on_phase)
 	_bridge.open(LiveKitSettings.user_arg("--bench="), "bench-key")
 
@@ -79,6 +83,22 @@ func _process(_delta: float) -> void:
 		var after_split := _split_counters()
 		for key: String in after_split:
 			split[key] = split.get(key, 0) + after_split[key] - before_split[key]
+
+
+func _on_voice_levels(
+	slots: PackedInt32Array,
+	levels: PackedVector2Array,
+	visemes: PackedInt32Array,
+	_local_db: float,
+	_local_mouth: float,
+	_local_viseme: int
+) -> void:
+	if not _router.route_voice(slots, levels, visemes):
+		_bridge.bad_messages += 1
+
+
+func _count_signal() -> void:
+	_node_signals += 1
 
 
 func _split_counters() -> Dictionary:
@@ -119,9 +139,10 @@ func _on_phase(stats: Dictionary) -> void:
 		_time_parts(_phase)  # counted in the next phase's warm-up, never measured
 	_phase = str(stats.get("bench_phase", ""))
 	_phase_frames = 0
-	if _phase in BINARY_PHASES or _phase == "warmup":  # route the phase's participants only
+	if _phase in BINARY_PHASES or _phase in ["warmup", "voice32"]:  # the phase's participants
 		_router.clear()
 		var routed := SLOTS if _phase == "warmup" else int(_phase.trim_prefix("binary"))
+		routed = 32 if _phase == "voice32" else routed
 		for i in routed:
 			_router.set_sink(i, _nodes[i])
 	print("PHASE=%s" % _phase)
@@ -188,6 +209,25 @@ func _report() -> void:
 				% [split.get("decode_once", -1), split.get("slice_once", -1)]
 			)
 		print(line)
+	var voice_frames: int = _frames.get("voice32", 0)
+	if voice_frames == 0:
+		_finish("ENGINE_TEST FAIL: nothing measured in phase voice32")
+		return
+	print(
+		(
+			(
+				"VOICEBENCH voice32 frames=%d messages=%d usec=%d voice_usec=%d voice_events=%d"
+				% [
+					voice_frames,
+					_messages.get("voice32", 0),
+					_usec.get("voice32", 0),
+					_bridge.get("voice_usec"),
+					_bridge.get("voice_events"),
+				]
+			)
+			+ " node_signals=%d" % _node_signals
+		)
+	)
 	var underruns := 0
 	var dropped := 0
 	for node in _nodes:
