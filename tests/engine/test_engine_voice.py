@@ -214,7 +214,7 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
         f"Godot stalled (frames over 50 ms) {len(stalls.spans)} times, "
         f"{sum(b - a for a, b in stalls.spans) * 1000:.0f} ms in all"
     )
-    failures = _check_controls(heard, changes, tone_db, stalls)
+    failures = _check_controls(heard, changes, tone_db, stalls, ear.jitter)
     print(f"microphone sender: {_mic_stats(result)}")
     print(
         f"Godot's frames longer than 20/40/80/120 ms: "
@@ -274,14 +274,30 @@ class Stalls:
         return hit
 
 
+def _jitter_growth(jitter: list[tuple[float, float, int]], start: float, end: float) -> float:
+    """How much longer (s) the listener's own jitter buffer held audio between `start` and
+    `end` (its per-second figures, in the listener's clock) than its lowest over the run."""
+    if not jitter:
+        return 0.0
+    floor = min(delay for _, delay, _ in jitter)
+    during = [delay for t, delay, _ in jitter if start <= t <= end + 1.0]
+    return max(0.0, max(during, default=floor) - floor) / 1000
+
+
 def _check_controls(
-    heard: Heard, changes: list[tuple[str, float, float, str]], loud: float, stalls: Stalls
+    heard: Heard,
+    changes: list[tuple[str, float, float, str]],
+    loud: float,
+    stalls: Stalls,
+    jitter: list[tuple[float, float, int]],
 ) -> list[str]:
     """Each change reached the listener within LATENCY_LIMIT_S ("the tone back": within 6 dB
     of the level it settles at in that state, over the state's last 0.5 s, or of `loud`, the
     tone's level before the changes, if that is lower: the audio processing moves the level
     by several dB over a run, down or up), not counting the time Godot itself was stalled in
-    between (printed), nor the gaps a stall leaves in the sound after the change was heard.
+    between (printed), nor the gaps a stall leaves in the sound after the change was heard,
+    nor what the listener's own jitter buffer held beyond its lowest of the run (printed:
+    the listener is a test participant on this loaded machine, not part of the product).
     The gate acts on what the microphone hears, so its tone can reach the
     listener no sooner than the microphone's own delay (`MIC_DELAY`, printed): the gate is
     held to LATENCY_LIMIT_S beyond that."""
@@ -304,7 +320,10 @@ def _check_controls(
         gaps = int(np.count_nonzero(window & excused & (heard.levels < threshold)))
         if kind == "sound" and gaps:
             shown += f" ({gaps} frames short after it, in Godot's stalls)"
-        allowed = LATENCY_LIMIT_S
+        grown = 0.0 if at is None else _jitter_growth(jitter, t0, at)
+        if grown:
+            shown += f" (the listener's jitter buffer {grown * 1000:.0f} ms above its lowest)"
+        allowed = LATENCY_LIMIT_S + grown
         if name == MIC_DELAY and latency is not None:
             mic_delay = latency - stalled
             allowed = float("inf")  # a figure, not a control
