@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from livekit_godot.protocol import VoiceLevels, encode_message
+from livekit_godot.protocol import encode_message
 from livekit_godot.runtime._playout import Playout, PlayoutConfig
-from livekit_godot.runtime._voice_levels import INTERVAL_S, VoiceAnalysis
+from livekit_godot.runtime._voice_levels import INTERVAL_S, VoiceAnalysis, voice_levels_event
 from support.vowels import vowel
 
 RATE = 48_000
@@ -67,18 +67,8 @@ def _run(n: int, analyse: bool) -> tuple[float, float, float]:
             snap = voice.snapshot(now + 0.1, list(range(n)))
             snap_s += time.process_time() - start
             if snap is not None:
-                slots, levels, visemes, local = snap
                 start = time.process_time()
-                encode_message(
-                    VoiceLevels(
-                        slots=slots,
-                        levels=levels,
-                        visemes=visemes,
-                        local_db=local.level_db,
-                        local_mouth=local.mouth,
-                        local_viseme=local.viseme,
-                    )
-                )
+                encode_message(voice_levels_event(snap))
                 encode_s += time.process_time() - start
                 snaps += 1
     per = 1e6

@@ -41,7 +41,6 @@ from ..protocol import (
     Send,
     Stats,
     TrackUnsubscribed,
-    VoiceLevels,
 )
 from ._join import join_token, normalise_url
 from ._mic import MicPipeline
@@ -53,7 +52,7 @@ from ._room_events import RoomEvents, participant_info
 from ._room_state import RoomState, check_transition
 from ._stats import session_stats
 from ._subscriptions import Subscriptions
-from ._voice_levels import INTERVAL_S, LOOKAHEAD_S, VoiceAnalysis
+from ._voice_levels import INTERVAL_S, LOOKAHEAD_S, VoiceAnalysis, voice_levels_event
 
 SUBSCRIPTION_CHECK_S = 0.2
 """How often hearing-range subscriptions are re-evaluated as poses move."""
@@ -385,17 +384,7 @@ class RoomSession:
             snap = self.voice.snapshot(now, [s.slot for s in self.audio.slots()])
             if snap is None:
                 continue
-            slots, levels, visemes, local = snap
-            self._send(
-                VoiceLevels(
-                    slots=slots,
-                    levels=levels,
-                    visemes=visemes,
-                    local_db=local.level_db,
-                    local_mouth=local.mouth,
-                    local_viseme=local.viseme,
-                )
-            )
+            self._send(voice_levels_event(snap))
 
     async def send_data(self, request: Data) -> None:
         """Publish a data packet for the game."""

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ..protocol import VoiceLevels
+
 INTERVAL_S = 1.0 / 30.0
 """How often the levels are gathered and sent."""
 LOOKAHEAD_S = INTERVAL_S
@@ -310,3 +312,21 @@ class VoiceAnalysis:
             return None
         self._sent = key
         return ids, pairs, viseme[1:].copy(), local
+
+
+Snapshot = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.int32], VoiceState]
+"""What `VoiceAnalysis.snapshot` returns: slots, (level_db, mouth) pairs, visemes, the local
+player's state."""
+
+
+def voice_levels_event(snapshot: Snapshot) -> VoiceLevels:
+    """The `voice_levels` event of a snapshot."""
+    slots, levels, visemes, local = snapshot
+    return VoiceLevels(
+        slots=slots,
+        levels=levels,
+        visemes=visemes,
+        local_db=local.level_db,
+        local_mouth=local.mouth,
+        local_viseme=local.viseme,
+    )
