@@ -85,11 +85,12 @@ class Volume(Request):
 
 @dataclass(frozen=True, kw_only=True)
 class Subscribe(Request):
-    """Force a participant's audio on or off (overrides the hearing range)."""
+    """Force a participant's audio on or off (overrides the hearing range); without
+    `subscribed`, the override is lifted and the hearing range decides again."""
 
     type: ClassVar[Literal["subscribe"]] = "subscribe"
     identity: str
-    subscribed: bool
+    subscribed: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -331,9 +331,13 @@ class RoomSession:
             else:
                 self._mic_track.unmute()
 
-    def set_subscribed(self, identity: str, subscribed: bool) -> None:
-        """Force a participant's audio on or off (overrides the hearing range)."""
-        self.subscriptions.forced[identity] = subscribed
+    def set_subscribed(self, identity: str, subscribed: bool | None) -> None:
+        """Force a participant's audio on or off (overrides the hearing range); None lifts
+        the override."""
+        if subscribed is None:
+            self.subscriptions.forced.pop(identity, None)
+        else:
+            self.subscriptions.forced[identity] = subscribed
         self.update_subscriptions()
 
     def set_blocked(self, identities: Iterable[str]) -> None:

@@ -312,7 +312,7 @@ func set_participant_volume(identity: String, linear: float) -> void:
 
 ## Forces the audio of [param identity] on or off, whatever the hearing range says.
 func set_participant_subscribed(identity: String, subscribed: bool) -> void:
-	_bridge.set_subscribed(identity, subscribed)
+	_participants.set_subscribed(identity, subscribed)
 
 
 ## Sends [param payload] to everyone in the room, or to the identities in [param to].

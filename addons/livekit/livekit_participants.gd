@@ -42,6 +42,10 @@ var _router := LiveKitSlotRouter.new()
 var _slot_of: Dictionary[String, int] = {}
 var _identity_of: Dictionary[int, String] = {}
 var _template_refused: bool = false
+## The game's [method LiveKitClient.set_participant_subscribed] overrides, by identity.
+var _overrides: Dictionary[String, bool] = {}
+## Identities kept subscribed because their node is in [constant ParticipantAudio.VoiceMode.RADIO].
+var _radio: Dictionary[String, bool] = {}
 
 
 ## Attaches to the client [param owner] (its template, bus and auto-create settings are read
@@ -144,6 +148,7 @@ func remove(identity: String) -> void:
 	left.emit(identity)
 	var node := get_audio(identity)
 	_audio.erase(identity)
+	_sync_radio(identity)
 	if node != null:
 		_unbind(node)
 
@@ -156,6 +161,7 @@ func clear() -> void:
 	for identity: String in _audio.keys():
 		var node := get_audio(identity)
 		_audio.erase(identity)
+		_sync_radio(identity)
 		if node != null:
 			_unbind(node)
 	forget_slots()
@@ -208,6 +214,14 @@ func forget_slots() -> void:
 	_router.clear()
 	_identity_of.clear()
 	_slot_of.clear()
+
+
+## Forces [param identity]'s audio on or off (the game's override of the hearing range); a
+## radio-mode node keeps it on until it is spatial again, then this override applies.
+func set_subscribed(identity: String, subscribed: bool) -> void:
+	_overrides[identity] = subscribed
+	if not _radio.has(identity):
+		_bridge.set_subscribed(identity, subscribed)
 
 
 ## Returns the configuration warnings of [param voice] (see
@@ -388,8 +402,32 @@ func _bind(identity: String, node: ParticipantAudio) -> void:
 	_audio[identity] = node.get_instance_id()
 	_stop_watching(node)
 	node.tree_exited.connect(_on_audio_exited.bind(node.get_instance_id()))
+	node.voice_mode_changed.connect(_on_voice_mode.bind(identity))
+	_sync_radio(identity)
 	if _slot_of.has(identity):
 		_router.set_sink(_slot_of[identity], node)
+
+
+func _on_voice_mode(_mode: ParticipantAudio.VoiceMode, identity: String) -> void:
+	_sync_radio(identity)
+
+
+## Keeps [param identity] subscribed while its node is on the radio; when it no longer is,
+## the game's own override applies again, or the hearing range.
+func _sync_radio(identity: String) -> void:
+	var node := get_audio(identity)
+	var radio := node != null and node.voice_mode == ParticipantAudio.VoiceMode.RADIO
+	if radio == _radio.has(identity):
+		return
+	if radio:
+		_radio[identity] = true
+		_bridge.set_subscribed(identity, true)
+	else:
+		_radio.erase(identity)
+		if _overrides.has(identity):
+			_bridge.set_subscribed(identity, _overrides[identity])
+		else:
+			_bridge.release_subscribed(identity)
 
 
 func _unbind(node: ParticipantAudio) -> void:
@@ -401,10 +439,11 @@ func _unbind(node: ParticipantAudio) -> void:
 
 
 func _stop_watching(node: ParticipantAudio) -> void:
-	for connection: Dictionary in node.tree_exited.get_connections():
-		var callable: Callable = connection["callable"]
-		if callable.get_object() == self:
-			node.tree_exited.disconnect(callable)
+	for watched: Signal in [node.tree_exited, node.voice_mode_changed]:
+		for connection: Dictionary in watched.get_connections():
+			var callable: Callable = connection["callable"]
+			if callable.get_object() == self:
+				watched.disconnect(callable)
 
 
 func _ensure_container() -> Node3D:
@@ -430,7 +469,7 @@ func _on_node_added(node: Node) -> void:
 	if current != null:
 		_audio.erase(identity)
 		_unbind(current)
-	_bind(identity, voice)
+	_bind(identity, voice)  # its voice mode replaces the made node's
 
 
 ## A bound node left the tree: if it is gone for good (freed, or not back by the next idle
@@ -448,6 +487,7 @@ func _check_exited(id: int) -> void:
 		if _audio[identity] != id:
 			continue
 		_audio.erase(identity)
+		_sync_radio(identity)
 		if _slot_of.has(identity):
 			_router.clear_sink(_slot_of[identity])
 		if _made.erase(id) or not _info.has(identity):

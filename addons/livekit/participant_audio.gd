@@ -17,17 +17,44 @@ extends AudioStreamPlayer3D
 ## the runtime keeps the total near its target. Only if more than [constant MAX_PENDING_SECONDS]
 ## pile up (the game stopped processing) is the oldest audio dropped, counted in
 ## [method get_dropped_frames] and reported to the runtime.
+## [br][br]
+## [member voice_mode] [constant VoiceMode.RADIO] plays the participant flat on
+## [member radio_bus] wherever it is, heard beyond the hearing range (a radio or team channel
+## in the same room); [constant VoiceMode.SPATIAL] (the default) plays it in 3D.
 
 ## The participant's speaking level or mouth opening changed (about 30 times a second while
 ## it speaks; see [member voice_level_db], [member mouth_open]).
 signal voice_level_changed(level_db: float, mouth_open: float)
 ## The participant's mouth shape changed (see [member viseme]).
 signal viseme_changed(viseme: LiveKitVoiceState.Viseme)
+## [member voice_mode] changed.
+signal voice_mode_changed(mode: VoiceMode)
+
+## How the node plays its participant.
+enum VoiceMode {
+	## In 3D where the node is, with this node's own attenuation, panning and bus; heard
+	## within [member LiveKitClient.hearing_range] (the default).
+	SPATIAL,
+	## Flat on [member radio_bus] wherever the speaker is: no distance attenuation, panning,
+	## Doppler or area effects, and heard beyond [member LiveKitClient.hearing_range] and
+	## [member LiveKitClient.max_audible] (the client keeps the participant subscribed). The
+	## node's own settings come back when it returns to [constant SPATIAL].
+	RADIO,
+}
 
 ## Length of the generator's ring buffer, in seconds.
 const BUFFER_SECONDS := 0.5
 ## Most audio kept waiting outside the generator before the oldest is dropped, in seconds.
 const MAX_PENDING_SECONDS := 1.0
+## What [constant VoiceMode.RADIO] sets (besides the bus); the node's values are kept.
+const RADIO_SETTINGS := {
+	"attenuation_model": AudioStreamPlayer3D.ATTENUATION_DISABLED,
+	"max_distance": 0.0,
+	"panning_strength": 0.0,
+	"doppler_tracking": AudioStreamPlayer3D.DOPPLER_TRACKING_DISABLED,
+	"area_mask": 0,
+	"attenuation_filter_cutoff_hz": 20500.0,
+}
 
 ## Identity of the participant this node plays. Set it on a node placed in a scene to have
 ## that participant play here (see the class description); the client sets it on the nodes
@@ -39,6 +66,17 @@ const MAX_PENDING_SECONDS := 1.0
 ## through LiveKit (see [signal LiveKitClient.participant_pose_updated]). Set it per node, or
 ## on [member LiveKitClient.participant_template] for every node the client makes.
 @export var follow_remote_pose: bool = false
+## [constant VoiceMode.SPATIAL] (3D, within hearing range) or [constant VoiceMode.RADIO]
+## (flat on [member radio_bus], heard wherever the speaker is). Set it on a placed node, on a
+## node the client made ([method LiveKitClient.get_participant_audio]) or on
+## [member LiveKitClient.participant_template]; a node the client made is freed when its
+## participant leaves, so a rejoining participant starts spatial again.
+@export var voice_mode: VoiceMode = VoiceMode.SPATIAL:
+	set = _set_voice_mode
+## The bus a [constant VoiceMode.RADIO] voice plays on; empty: the node's own
+## [member AudioStreamPlayer3D.bus]. [method LiveKitRadio.ensure_bus] makes one with a radio sound.
+@export var radio_bus: StringName = &"":
+	set = _set_radio_bus
 
 ## The participant's speaking level in dBFS, smoothed, as Godot plays its voice;
 ## [constant LiveKitVoiceState.SILENT_DB] in silence (read-only; see [LiveKitVoiceState]).
@@ -76,6 +114,7 @@ var _starving: bool = false
 var _underruns: int = 0
 var _underruns_taken: int = 0
 var _voice := LiveKitVoiceState.new()
+var _spatial_settings: Dictionary = {}  # the node's own settings, kept while on the radio
 
 
 func _init() -> void:
@@ -91,6 +130,7 @@ func _enter_tree() -> void:
 		return
 	if not stream is AudioStreamGenerator:  # a scene set one: the voice needs its generator
 		_use_generator()
+	_apply_voice_mode()
 	_acquire_playback()
 
 
@@ -112,6 +152,20 @@ func set_participant_id(id: String) -> void:
 ## Returns the identity of the participant this node plays (seed API).
 func get_participant_id() -> String:
 	return _participant_id
+
+
+func _set_voice_mode(mode: VoiceMode) -> void:
+	if mode == voice_mode:
+		return
+	voice_mode = mode
+	_apply_voice_mode()
+	voice_mode_changed.emit(mode)
+
+
+func _set_radio_bus(bus_name: StringName) -> void:
+	radio_bus = bus_name
+	if not _spatial_settings.is_empty():
+		bus = _radio_bus_name()
 
 
 ## Plays mono float samples (seed API) at the engine's mix rate.
@@ -279,6 +333,36 @@ static func mono_to_stereo(samples: PackedFloat32Array) -> PackedVector2Array:
 		push_error("LiveKit: could not convert mono samples to stereo frames")
 		return PackedVector2Array()
 	return stereo
+
+
+func _apply_voice_mode() -> void:
+	if Engine.is_editor_hint() or not is_inside_tree():
+		return  # in the editor nothing changes (it would be saved); in game at _enter_tree
+	if voice_mode == VoiceMode.RADIO and _spatial_settings.is_empty():
+		for key: String in RADIO_SETTINGS:
+			_spatial_settings[key] = get(key)
+			set(key, RADIO_SETTINGS[key])
+		_spatial_settings["bus"] = bus
+		bus = _radio_bus_name()
+	elif voice_mode == VoiceMode.SPATIAL and not _spatial_settings.is_empty():
+		for key: String in _spatial_settings:
+			set(key, _spatial_settings[key])
+		_spatial_settings.clear()
+
+
+func _radio_bus_name() -> StringName:
+	var own: StringName = _spatial_settings.get("bus", bus)
+	if radio_bus.is_empty():
+		return own
+	if AudioServer.get_bus_index(radio_bus) < 0:
+		push_warning(
+			(
+				'LiveKit: radio_bus "%s" of %s is no audio bus; the radio voice plays on "%s"'
+				% [radio_bus, name, own]
+			)
+		)
+		return own
+	return radio_bus
 
 
 func _use_generator() -> void:

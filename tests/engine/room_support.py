@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from livekit import api
 
+from livekit_godot import tokens
 from livekit_godot.protocol import decode
+from support.rooms import forwarded_to
 from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult, GodotWebEngine
 
@@ -75,6 +80,44 @@ def captured_audio(result: EngineResult, tag: str = "CAPTURE") -> npt.NDArray[np
 def doubles() -> dict[str, str]:
     """The test doubles (tests/engine/doubles/*.gd), to pack as ``res://doubles/...``."""
     return {f"doubles/{p.name}": p.read_text(encoding="utf-8") for p in DOUBLES.glob("*.gd")}
+
+
+class ServerView:
+    """What the server forwards in `room`, from the server's own state (a development
+    server's `/debug/rooms` and its RoomService), never from Godot or the runtime."""
+
+    def __init__(self, creds: tokens.Credentials, room: str) -> None:
+        self.creds = creds
+        self.room = room
+        self.base = tokens.http_url(creds.url)
+        self.api = api.LiveKitAPI(self.base, creds.api_key, creds.api_secret)
+
+    async def sid(self, identity: str) -> str:
+        listed = await self.api.room.list_participants(api.ListParticipantsRequest(room=self.room))
+        for p in listed.participants:
+            if p.identity == identity:
+                return str(p.sid)
+        raise AssertionError(f"{identity} is not in the room: {listed.participants}")
+
+    def _rooms(self) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(self.base + "/debug/rooms", timeout=5) as response:
+            rooms: list[dict[str, Any]] = json.loads(response.read())
+        return rooms
+
+    async def subscribers(self, publisher: str) -> set[str]:
+        """The sids the server forwards `publisher`'s tracks to now."""
+        return await asyncio.to_thread(forwarded_to, self.creds, self.room, publisher)
+
+    async def published(self, publisher: str) -> int:
+        """How many tracks `publisher` has on the server."""
+        for room in await asyncio.to_thread(self._rooms):
+            if room.get("Name") == self.room:
+                info = room.get("Participants", {}).get(publisher, {})
+                return len(info.get("UpTrackManager", {}).get("PublishedTracks", {}))
+        return 0
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
 
 
 class EngineLines:

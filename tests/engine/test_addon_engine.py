@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from livekit_godot.protocol import REQUESTS, parse_request
+from livekit_godot.protocol import REQUESTS, Subscribe, parse_request
 from livekit_godot.runtime._auth import proof
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.room_support import doubles
@@ -57,5 +57,7 @@ def check_requests(result: EngineResult) -> None:
     frames = [base64.b64decode(fields[0]) for fields in result.records("REQUEST")]
     kinds = [parse_request(frame).type for frame in frames]
     assert set(kinds) == set(REQUESTS) - HANDSHAKE_REQUESTS, result.describe()
+    subscribes = [r for r in map(parse_request, frames) if isinstance(r, Subscribe)]
+    assert [(r.identity, r.subscribed) for r in subscribes] == [("bot-1", False), ("bot-1", None)]
     refused = {fields[0]: " ".join(fields[1:]) for fields in result.records("REFUSED")}
     assert refused == REFUSALS

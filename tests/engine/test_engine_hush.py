@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from livekit import api
 
 from livekit_godot import tokens
 from support.audio import sine
-from support.rooms import RATE, LoopTalker, forwarded_to, join
+from support.rooms import RATE, LoopTalker, join
 from support.runtime import RuntimeProcess, start_runtime
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.room_support import (
     EngineLines,
+    ServerView,
     captured_audio,
     engine_alive,
     origin_args,
@@ -50,42 +48,6 @@ SILENT_DB = -70.0
 SETTLE_S = 1.0
 """Time given to a change before Godot's output is captured."""
 CAPTURE_S = 1.5
-
-
-class ServerView:
-    """Whether the server forwards the bot's audio to Godot, from the server's own state."""
-
-    def __init__(self, creds: tokens.Credentials) -> None:
-        self.creds = creds
-        self.base = tokens.http_url(creds.url)
-        self.api = api.LiveKitAPI(self.base, creds.api_key, creds.api_secret)
-
-    async def sid(self, identity: str) -> str:
-        listed = await self.api.room.list_participants(api.ListParticipantsRequest(room=ROOM))
-        for p in listed.participants:
-            if p.identity == identity:
-                return str(p.sid)
-        raise AssertionError(f"{identity} is not in the room: {listed.participants}")
-
-    def _rooms(self) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(self.base + "/debug/rooms", timeout=5) as response:
-            rooms: list[dict[str, Any]] = json.loads(response.read())
-        return rooms
-
-    async def subscribers(self, publisher: str) -> set[str]:
-        """The sids the server forwards `publisher`'s tracks to now."""
-        return await asyncio.to_thread(forwarded_to, self.creds, ROOM, publisher)
-
-    async def published(self, publisher: str) -> int:
-        """How many tracks `publisher` has on the server."""
-        for room in await asyncio.to_thread(self._rooms):
-            if room.get("Name") == ROOM:
-                info = room.get("Participants", {}).get(publisher, {})
-                return len(info.get("UpTrackManager", {}).get("PublishedTracks", {}))
-        return 0
-
-    async def aclose(self) -> None:
-        await self.api.aclose()
 
 
 async def _wait(
@@ -137,7 +99,7 @@ async def test_block_persists_across_restarts_and_hush_keeps_the_subscription(
 ) -> None:
     creds = dev_credentials
     profile = tmp_path / "chromium-profile"  # kept between the two runs: the same user://
-    server = ServerView(creds)
+    server = ServerView(creds, ROOM)
     bot = await join(creds, BOT, ROOM)
     conductor_room = await join(creds, "conductor", ROOM)
     levels: dict[str, float] = {}
@@ -268,19 +230,7 @@ async def _capture(ctl: Conductor, tag: str) -> None:
 
 
 async def _state(ctl: Conductor) -> dict[str, Any]:
-    reply: dict[str, Any] = {}
-
-    def keep(packet: Any) -> None:
-        if packet.topic == "ack":
-            found = json.loads(bytes(packet.data))
-            if found.get("op") == "state":
-                reply.update(found)
-
-    ctl.room.on("data_received", keep)
-    try:
-        await ctl.send("state", identity=BOT)
-    finally:
-        ctl.room.off("data_received", keep)
+    reply = await ctl.reply("state", identity=BOT)
     print(f"Godot's state: {reply}")
     return reply
 

@@ -52,13 +52,17 @@ class Conductor:
         if packet.topic != "ack":
             return
         reply = json.loads(bytes(packet.data))
-        reply["received"] = time.time()
+        reply["_acked_at"] = time.time()
         future = self._waiting.pop(int(reply["seq"]), None)
         if future is not None and not future.done():
             future.set_result(reply)
 
     async def send(self, op: str, wait: float = 20, **fields: Any) -> float:
         """Send command `op` and return Godot's time of the change (after its answer)."""
+        return float((await self.reply(op, wait, **fields))["t"])
+
+    async def reply(self, op: str, wait: float = 20, **fields: Any) -> dict[str, Any]:
+        """Send command `op` and return Godot's whole answer (its time of the change in `t`)."""
         self._seq += 1
         seq = self._seq
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -70,8 +74,8 @@ class Conductor:
         )
         reply = await asyncio.wait_for(future, wait)
         godot_time = float(reply["t"])
-        self.offsets.append((godot_time - reply["received"], godot_time - sent))
-        return godot_time
+        self.offsets.append((godot_time - reply["_acked_at"], godot_time - sent))
+        return reply
 
     def clock_bounds(self) -> tuple[float, float]:
         """The tightest (lowest, highest) offset of Godot's clock from ours, in seconds."""

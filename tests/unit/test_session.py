@@ -354,6 +354,30 @@ async def test_moving_out_of_range_unsubscribes(h: Harness) -> None:
     assert h.session.audio.slots() == []
 
 
+async def test_a_lifted_override_gives_the_participant_back_to_the_hearing_range(
+    h: Harness,
+) -> None:
+    """A radio-mode node forces its participant on beyond range; back to spatial it lifts
+    the override (`subscribe` without `subscribed`) and the range decides again."""
+    h.rooms.present = [("alice", ["TR_a"])]
+    h.session.presence(Hearing(range=5.0))
+    h.session.presence(PoseUpdate(p=(0.0, 0.0, 0.0), f=(0.0, 0.0, -1.0)))
+    await h.session.connect(CONNECT)
+    h.pose("alice", 1, 50.0)
+    h.session.update_subscriptions()
+    assert h.room.subscription_calls == [("TR_a", True), ("TR_a", False)]
+
+    h.session.set_subscribed("alice", True)
+    assert h.room.subscription_calls[-1] == ("TR_a", True)
+    h.session.update_subscriptions()
+    assert h.room.subscription_calls[-1] == ("TR_a", True)  # still forced, 50 m away
+    h.session.set_subscribed("alice", None)
+    assert h.room.subscription_calls[-1] == ("TR_a", False)
+    h.pose("alice", 2, 3.0)
+    h.session.update_subscriptions()
+    assert h.room.subscription_calls[-1] == ("TR_a", True)  # in range again
+
+
 async def test_swaying_at_the_range_edge_does_not_flap(h: Harness) -> None:
     h.rooms.present = [("alice", ["TR_a"])]
     h.session.presence(Hearing(range=5.0, hysteresis=0.1))

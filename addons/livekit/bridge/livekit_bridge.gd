@@ -180,6 +180,13 @@ func set_subscribed(identity: String, subscribed: bool) -> int:
 	return _set_sticky("subscribe:" + identity, "subscribe", fields, is_ready())
 
 
+## Lifts the override of [method set_subscribed] for [param identity] (request
+## [code]subscribe[/code] without [code]subscribed[/code]): the hearing range decides again.
+func release_subscribed(identity: String) -> int:
+	clear_sticky("subscribe:" + identity)
+	return _send_request("subscribe", {"identity": identity})
+
+
 ## Never hears the [param identities] (request [code]block[/code], sticky: the whole list,
 ## replacing the one sent before; empty: nobody is blocked).
 func set_blocked(identities: PackedStringArray) -> int:

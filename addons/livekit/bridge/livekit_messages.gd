@@ -52,7 +52,7 @@ const REQUESTS: Dictionary = {
 	"subscribe":
 	{
 		"identity": {"type": TYPE_STRING, "optional": false},
-		"subscribed": {"type": TYPE_BOOL, "optional": false},
+		"subscribed": {"type": TYPE_BOOL, "optional": true},
 	},
 	"block":
 	{

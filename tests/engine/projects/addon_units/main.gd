@@ -7,6 +7,7 @@ extends Node3D
 const HandshakeChecks := preload("res://handshake_checks.gd")
 const RequestChecks := preload("res://request_checks.gd")
 const HushListChecks := preload("res://hush_list_checks.gd")
+const RadioChecks := preload("res://radio_checks.gd")
 
 var _failures: PackedStringArray = []
 var _frames: int = 0
@@ -26,6 +27,7 @@ func _ready() -> void:
 	HandshakeChecks.run(_check)
 	RequestChecks.run(_check)
 	HushListChecks.run(_check)
+	RadioChecks.run(_check, self)
 	_check_disconnect_override()
 	_audio = ParticipantAudio.new()
 	add_child(_audio)

@@ -23,6 +23,7 @@ static func run(check: Callable) -> void:
 	bridge.set_voice_activation(true, -45.5, 300)
 	bridge.set_volume("bot-1", 0.5)
 	bridge.set_subscribed("bot-1", false)
+	bridge.release_subscribed("bot-1")
 	bridge.set_blocked(room_ids)
 	bridge.set_hearing(25.0, 16)
 	bridge.send_pose(Vector3(1, 2, 3), Vector3(0, 0, -1))
@@ -43,7 +44,7 @@ static func run(check: Callable) -> void:
 	editor.dashboard_action("mute", "lobby", "bot-1", "TR_1", "")
 	for message in sent:
 		print("REQUEST %s" % Marshalls.raw_to_base64(var_to_bytes(message)))
-	check.call("requests_sent", sent.size() == 20, "%d messages" % sent.size())
+	check.call("requests_sent", sent.size() == 21, "%d messages" % sent.size())
 	bridge.close()
 	var after := bridge.send_pose(Vector3(), Vector3())
 	check.call("sink_closed", not bridge.is_ready() and after == -1, "")

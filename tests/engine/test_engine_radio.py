@@ -1,0 +1,161 @@
+"""Radio mode as a player hears it and as the server sees it: the real engine, runtime and
+LiveKit server, with a real SDK participant talking (tests/engine/projects/radio).
+
+A bot plays a steady tone and shares a pose 50 m from Godot's listener, whose hearing range
+is 20 m. Whether Godot is subscribed to the bot is read from the server itself; what Godot
+plays is captured on its Master bus and on the radio bus. The bot's node follows its pose,
+so it stands 50 m away in every state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from livekit import rtc
+
+from livekit_godot import tokens
+from livekit_godot.runtime._presence import POSE_TOPIC, Pose, encode_pose
+from support.audio import sine
+from support.rooms import RATE, LoopTalker, join
+from support.runtime import RuntimeProcess
+from tests.engine.harness import EngineResult, GodotWebEngine
+from tests.engine.room_support import (
+    EngineLines,
+    ServerView,
+    captured_audio,
+    runtime_args,
+    until,
+)
+from tests.engine.voice_support import Conductor, rms_db
+
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(240)]
+
+PROJECT = Path(__file__).resolve().parent / "projects" / "radio"
+ENGINE_TIMEOUT = 150.0
+ROOM = "engine-radio"
+GODOT = "godot-radio"
+BOT = "bot-far"
+FAR = (50.0, 1.6, 0.0)
+"""The bot's pose: beyond the project's 20 m hearing range."""
+TONE_DB = 20 * np.log10(0.3 / np.sqrt(2))
+"""The bot's tone, dBFS RMS (a 0.3 sine: -13.5)."""
+RADIO_DB = -6.0
+"""The project's radio bus volume."""
+CENTRE_DB = 20 * np.log10(np.sqrt(0.5))
+"""Godot's 3D panner plays a centred source (panning strength 0) at equal power: each of the
+two channels at -3.0 dB."""
+SILENT_DB = -70.0
+"""The most Godot may play when it is not subscribed (digital silence: about -240)."""
+SETTLE_S = 1.0
+CAPTURE_S = 1.5
+
+
+async def _share_pose(room: rtc.Room, stop: asyncio.Event) -> None:
+    """The bot's pose, ten times a second, to Godot (as a game's runtime shares it)."""
+    seq = 0
+    while not stop.is_set():
+        seq += 1
+        packet = encode_pose(seq, Pose(FAR, (0.0, 0.0, -1.0)))
+        with contextlib.suppress(Exception):  # the room may be closing
+            await room.local_participant.publish_data(
+                packet, reliable=False, topic=POSE_TOPIC, destination_identities=[GODOT]
+            )
+        await asyncio.sleep(0.1)
+
+
+async def _state(ctl: Conductor) -> dict[str, Any]:
+    reply = await ctl.reply("state", identity=BOT)
+    print(f"Godot's node for the bot: {reply}")
+    return reply
+
+
+async def test_radio_is_heard_flat_beyond_the_hearing_range_and_spatial_is_not(
+    godot_engine: GodotWebEngine, dev_credentials: tokens.Credentials, runtime: RuntimeProcess
+) -> None:
+    creds = dev_credentials
+    server = ServerView(creds, ROOM)
+    bot = await join(creds, BOT, ROOM)
+    conductor = await join(creds, "conductor", ROOM)
+    stop = asyncio.Event()
+    posing = asyncio.create_task(_share_pose(bot, stop))
+    token = tokens.mint(creds, identity=GODOT, room=ROOM)
+    args = [*runtime_args(runtime), f"--url={creds.url}", f"--token={token}"]
+    lines = EngineLines()
+    engine: asyncio.Task[EngineResult] = asyncio.create_task(
+        godot_engine.run_async(PROJECT, user_args=args, timeout=ENGINE_TIMEOUT, on_line=lines.feed)
+    )
+    try:
+        async with LoopTalker(bot, sine(440.0, 1.0, RATE, amplitude=0.3)):
+            await lines.wait("ROOM_CONNECTED", engine, 60)
+            godot_sid = await server.sid(GODOT)
+            ctl = Conductor(conductor, GODOT)
+
+            async def forwarded() -> bool:
+                return godot_sid in await server.subscribers(BOT)
+
+            async def not_forwarded() -> bool:
+                return not await forwarded()
+
+            # Spatial (the default), 50 m away: not forwarded once the runtime has both poses
+            # (before that the bot counts as in range, and may be subscribed for a moment).
+            await asyncio.sleep(2.0)
+            await until(not_forwarded, engine, 20, "the far bot left unsubscribed")
+            await asyncio.sleep(SETTLE_S)
+            await ctl.send("capture", tag="FAR", seconds=CAPTURE_S)
+            assert await not_forwarded(), "the far bot was subscribed in spatial mode"
+
+            await ctl.send("radio", identity=BOT)
+            await until(forwarded, engine, 10, "the server forwarding the bot on the radio")
+            await asyncio.sleep(SETTLE_S)
+            on_radio = await _state(ctl)
+            await ctl.send("capture", tag="RADIO", seconds=CAPTURE_S)
+            assert await forwarded(), "the radio bot was unsubscribed"
+
+            await ctl.send("spatial", identity=BOT)
+            await until(not_forwarded, engine, 10, "the server to stop forwarding it")
+            await asyncio.sleep(SETTLE_S)
+            back = await _state(ctl)
+            await ctl.send("capture", tag="SPATIAL", seconds=CAPTURE_S)
+            await ctl.finish()
+            result = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
+    finally:
+        stop.set()
+        await asyncio.gather(posing, return_exceptions=True)
+        if not engine.done():
+            engine.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await engine
+        await server.aclose()
+        await bot.disconnect()
+        await conductor.disconnect()
+    print("\n".join(line for line in result.lines if not line.startswith("CAP_")))
+    levels = {
+        tag: rms_db(captured_audio(result, f"CAP_{tag}"))
+        for tag in ("FAR", "FAR_RADIO", "RADIO", "RADIO_RADIO", "SPATIAL", "SPATIAL_RADIO")
+    }
+    print("dBFS RMS (Master, radio bus): " + ", ".join(f"{k} {v:.1f}" for k, v in levels.items()))
+    print(
+        f"expected on the radio: the tone {TONE_DB:.1f}, centred {CENTRE_DB:+.1f} dB (on the "
+        f"radio bus, whose effects come before its volume), then the bus {RADIO_DB:+.1f} dB"
+    )
+
+    assert on_radio["distance"] > 45.0, on_radio  # it stood 50 m away, beyond the range
+    assert (on_radio["bus"], on_radio["max_distance"], on_radio["panning_strength"]) == (
+        "Radio",
+        0.0,
+        0.0,
+    ), on_radio
+    assert back["bus"] == "Master", back  # the node's own settings are back
+    assert back["attenuation_model"] != on_radio["attenuation_model"], (on_radio, back)
+    assert levels["FAR"] < SILENT_DB, levels
+    assert levels["SPATIAL"] < SILENT_DB, levels
+    assert levels["SPATIAL_RADIO"] < SILENT_DB, levels
+    # No distance attenuation at 50 m: the tone as it is, centred, on the radio bus, and at
+    # the bus's volume on Master.
+    assert abs(levels["RADIO_RADIO"] - (TONE_DB + CENTRE_DB)) <= 1.0, levels
+    assert abs(levels["RADIO"] - (TONE_DB + CENTRE_DB + RADIO_DB)) <= 1.0, levels
