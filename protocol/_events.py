@@ -134,6 +134,17 @@ class ParticipantDisconnected(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ParticipantAttributes(Event):
+    """A participant's LiveKit attributes, all of them (the local participant's too): after
+    `room_connected` and `participant_connected` for those that have any, and on every
+    change."""
+
+    type: ClassVar[Literal["participant_attributes"]] = "participant_attributes"
+    identity: str
+    attributes: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrackSubscribed(Event):
     """A participant's audio now arrives in `slot`."""
 

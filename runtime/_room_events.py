@@ -18,6 +18,7 @@ from ..protocol import (
     ActiveSpeakersChanged,
     ConnectionQualityChanged,
     DataReceived,
+    ParticipantAttributes,
     ParticipantConnected,
     ParticipantDisconnected,
     ParticipantInfo,
@@ -35,6 +36,11 @@ from ._presence import POSE_TOPIC
 def participant_info(p: rtc.Participant) -> ParticipantInfo:
     """A participant as `room_connected` lists it."""
     return ParticipantInfo(identity=p.identity, name=p.name, sid=p.sid, metadata=p.metadata)
+
+
+def attributes_of(p: rtc.Participant) -> ParticipantAttributes:
+    """All of a participant's attributes, as `participant_attributes` carries them."""
+    return ParticipantAttributes(identity=p.identity, attributes=dict(p.attributes))
 
 
 def reason_name(reason: Any) -> str:
@@ -91,6 +97,7 @@ class RoomEvents:
         self._hooks = hooks
         room.on("participant_connected", self._participant_connected)
         room.on("participant_disconnected", self._participant_disconnected)
+        room.on("participant_attributes_changed", self._attributes_changed)
         room.on("track_published", self._track_published)
         room.on("track_subscribed", self._track_subscribed)
         room.on("track_unsubscribed", self._track_unsubscribed)
@@ -107,6 +114,11 @@ class RoomEvents:
         self._send(
             ParticipantConnected(identity=p.identity, name=p.name, sid=p.sid, metadata=p.metadata)
         )
+        if p.attributes:
+            self._send(attributes_of(p))
+
+    def _attributes_changed(self, _changed: dict[str, str], p: rtc.Participant) -> None:
+        self._send(attributes_of(p))
 
     def _participant_disconnected(self, p: rtc.RemoteParticipant) -> None:
         self._hooks.participant_left(p)

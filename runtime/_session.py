@@ -48,7 +48,7 @@ from ._mic_sender import MicSender
 from ._playout import PlayoutConfig
 from ._presence import POSE_TOPIC, HearingPolicy, Pose, PoseSender, PoseTracker, decode_pose
 from ._remote_audio import OpenStream, RemoteAudio, open_audio_stream
-from ._room_events import RoomEvents, participant_info
+from ._room_events import RoomEvents, attributes_of, participant_info
 from ._room_state import RoomState, check_transition
 from ._stats import session_stats
 from ._subscriptions import Subscriptions
@@ -169,6 +169,9 @@ class RoomSession:
                 participants=tuple(participant_info(p) for p in room.remote_participants.values()),
             )
         )
+        for present in (room.local_participant, *room.remote_participants.values()):
+            if present.attributes:
+                self._send(attributes_of(present))
         self.update_subscriptions()
         self._spawn(self.mic_sender.run(room, self._set_mic_track), "mic-publisher")
         self._spawn(self._presence_loop(room), "presence")

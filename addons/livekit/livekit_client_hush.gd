@@ -16,11 +16,18 @@ extends Node3D
 ## [br][br]
 ## Both lists are kept per identity in [member hush_list_path] ([LiveKitHushList]) and read
 ## when the node is ready, so they hold from the first moment of the next run.
+## [br][br]
+## [b]Attributes[/b]: each participant's LiveKit attributes (set in its token or by it; the
+## local player's too), in [method get_participant_attributes] and
+## [signal participant_attributes_changed].
 
 ## A participant was hushed ([param hushed] true) or unhushed.
 signal participant_hushed(identity: String, hushed: bool)
 ## A participant was blocked ([param blocked] true) or unblocked.
 signal participant_blocked(identity: String, blocked: bool)
+## A participant's LiveKit attributes are known or changed (all of them); the local player's
+## too ([method LiveKitClient.get_local_participant_id]).
+signal participant_attributes_changed(identity: String, attributes: Dictionary)
 
 ## The file the hushed and blocked identities are kept in (read when the node is ready and
 ## whenever this is set afterwards).
@@ -34,6 +41,7 @@ signal participant_blocked(identity: String, blocked: bool)
 var _hush_list := LiveKitHushList.new()
 var _hush_bridge: LiveKitBridge
 var _gains: Dictionary[String, float] = {}
+var _attributes: Dictionary[String, Dictionary] = {}
 
 
 ## Hushes [param identity]: still subscribed, heard at volume 0; remembered across runs.
@@ -89,10 +97,28 @@ func get_hush_list_problem() -> String:
 	return _hush_list.last_problem
 
 
-## Reads the lists and tells the runtime (called once the node is ready, before any join).
+## Returns [param identity]'s LiveKit attributes (the local player's too); empty if it has
+## none or is not in the room.
+func get_participant_attributes(identity: String) -> Dictionary:
+	return _attributes.get(identity, {}).duplicate()
+
+
+## Reads the lists and tells the runtime (called once the node is ready, before any join);
+## follows the participants' attributes.
 func _setup_hush(bridge: LiveKitBridge) -> void:
 	_hush_bridge = bridge
 	_load_hush_list()
+	bridge.room_connected.connect(
+		func(_room: String, _identity: String, _sid: String, _others: Array) -> void:
+			_attributes.clear()  # a new room (or the same after a reconnection) tells them again
+	)
+	bridge.participant_disconnected.connect(func(who: String) -> void: _attributes.erase(who))
+	bridge.participant_attributes_received.connect(_on_attributes)
+
+
+func _on_attributes(identity: String, attributes: Dictionary) -> void:
+	_attributes[identity] = attributes
+	participant_attributes_changed.emit(identity, attributes.duplicate())
 
 
 func _load_hush_list() -> void:

@@ -74,16 +74,21 @@ async def _state(ctl: Conductor) -> dict[str, Any]:
     return reply
 
 
+TEAM = {"team": "red"}
+"""Both tokens' attributes: Godot reads its own and the bot's."""
+
+
 async def test_radio_is_heard_flat_beyond_the_hearing_range_and_spatial_is_not(
     godot_engine: GodotWebEngine, dev_credentials: tokens.Credentials, runtime: RuntimeProcess
 ) -> None:
     creds = dev_credentials
     server = ServerView(creds, ROOM)
-    bot = await join(creds, BOT, ROOM)
+    bot = rtc.Room()
+    await bot.connect(creds.url, tokens.mint(creds, identity=BOT, room=ROOM, attributes=TEAM))
     conductor = await join(creds, "conductor", ROOM)
     stop = asyncio.Event()
     posing = asyncio.create_task(_share_pose(bot, stop))
-    token = tokens.mint(creds, identity=GODOT, room=ROOM)
+    token = tokens.mint(creds, identity=GODOT, room=ROOM, attributes=TEAM)
     args = [*runtime_args(runtime), f"--url={creds.url}", f"--token={token}"]
     lines = EngineLines()
     engine: asyncio.Task[EngineResult] = asyncio.create_task(
@@ -144,6 +149,10 @@ async def test_radio_is_heard_flat_beyond_the_hearing_range_and_spatial_is_not(
         f"radio bus, whose effects come before its volume), then the bus {RADIO_DB:+.1f} dB"
     )
 
+    # The tokens' attributes reached Godot, the bot's and its own.
+    assert (on_radio["attributes"], on_radio["own_attributes"]) == (TEAM, TEAM), on_radio
+    told = [line.split(" ", 2)[1:] for line in result.lines if line.startswith("ATTRIBUTES ")]
+    assert sorted(who for who, _ in told) == [BOT, GODOT], told
     assert on_radio["distance"] > 45.0, on_radio  # it stood 50 m away, beyond the range
     assert (on_radio["bus"], on_radio["max_distance"], on_radio["panning_strength"]) == (
         "Radio",

@@ -31,7 +31,7 @@ until the test pushes frames and ends when closed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,7 @@ class RemoteParticipantDouble:
     name: str = ""
     sid: str = ""
     metadata: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
     track_publications: dict[str, PublicationDouble] = field(default_factory=dict)
 
 
@@ -88,6 +89,7 @@ class LocalParticipantDouble:
 
     identity: str = "godot"
     sid: str = "PA_godot"
+    attributes: dict[str, str] = field(default_factory=dict)
     published_tracks: list[tuple[Any, Any]] = field(default_factory=list)
     """(track, options) of every `publish_track`."""
     data: list[dict[str, Any]] = field(default_factory=list)
@@ -122,6 +124,7 @@ class FakeRoomDouble(rtc.EventEmitter[EventTypes]):
         name: str = "lobby",
         sid: str = "RM_lobby",
         present: Sequence[tuple[str, Sequence[str]]] = (),
+        attributes: Mapping[str, dict[str, str]] | None = None,
         connect_error: str | None = None,
         connect_gate: asyncio.Event | None = None,
     ) -> None:
@@ -130,6 +133,7 @@ class FakeRoomDouble(rtc.EventEmitter[EventTypes]):
         self.name = name
         self._sid = sid
         self._present = list(present)
+        self._attributes = dict(attributes or {})
         self._connect_error = connect_error
         self.local_participant = LocalParticipantDouble()
         self.remote_participants: dict[str, RemoteParticipantDouble] = {}
@@ -159,6 +163,8 @@ class FakeRoomDouble(rtc.EventEmitter[EventTypes]):
             raise rtc.ConnectError(self._connect_error)
         for identity, sids in self._present:
             self.remote_participants[identity] = self.participant(identity, *sids)
+            self.remote_participants[identity].attributes = dict(self._attributes.get(identity, {}))
+        self.local_participant.attributes = dict(self._attributes.get("godot", {}))
         self.connected = True
 
     async def disconnect(self, *, reason: int = rtc.DisconnectReason.CLIENT_INITIATED) -> None:
@@ -223,6 +229,15 @@ class FakeRoomDouble(rtc.EventEmitter[EventTypes]):
         """active_speakers_changed, loudest first."""
         self.emit("active_speakers_changed", [self.remote_participants[i] for i in identities])
 
+    def change_attributes(self, identity: str, attributes: dict[str, str]) -> None:
+        """`identity`'s attributes become `attributes` (participant_attributes_changed, with
+        the keys that changed)."""
+        p = self.remote_participants[identity]
+        changed = {k: v for k, v in attributes.items() if p.attributes.get(k) != v}
+        changed |= {k: "" for k in p.attributes if k not in attributes}
+        p.attributes = dict(attributes)
+        self.emit("participant_attributes_changed", changed, p)
+
     def receive_data(self, identity: str, payload: bytes, topic: str = "") -> None:
         """data_received from `identity`."""
         packet = rtc.DataPacket(
@@ -286,18 +301,23 @@ class FakeRoomFactoryDouble:
     """The session's `room_factory`: makes a `FakeRoomDouble` per `connect`, keeps them all.
 
     `present` lists the participants already in the next room (their audio tracks published);
+    `attributes` gives participants (the local one, "godot", too) their attributes in it;
     `connect_error` makes the next room's `connect` fail with that message; `connect_gate`
     holds its `connect` until the event is set."""
 
     def __init__(self) -> None:
         self.rooms: list[FakeRoomDouble] = []
         self.present: list[tuple[str, Sequence[str]]] = []
+        self.attributes: dict[str, dict[str, str]] = {}
         self.connect_error: str | None = None
         self.connect_gate: asyncio.Event | None = None
 
     def __call__(self) -> FakeRoomDouble:
         room = FakeRoomDouble(
-            present=self.present, connect_error=self.connect_error, connect_gate=self.connect_gate
+            present=self.present,
+            attributes=self.attributes,
+            connect_error=self.connect_error,
+            connect_gate=self.connect_gate,
         )
         self.rooms.append(room)
         return room

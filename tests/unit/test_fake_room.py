@@ -34,6 +34,7 @@ DOUBLES: Mapping[type[Any], tuple[type[Any], frozenset[str]]] = {
                 "mute",
                 "speakers",
                 "receive_data",
+                "change_attributes",
                 "reconnecting",
                 "reconnected",
                 "end",

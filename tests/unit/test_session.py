@@ -19,6 +19,7 @@ from livekit_godot.protocol import (
     DataReceived,
     Event,
     Hearing,
+    ParticipantAttributes,
     ParticipantConnected,
     ParticipantDisconnected,
     ParticipantInfo,
@@ -183,6 +184,29 @@ async def test_a_participant_joins_is_heard_and_leaves(h: Harness) -> None:
     assert h.of(TrackUnsubscribed) == [TrackUnsubscribed(identity="bob", track_sid="TR_b", slot=0)]
     assert h.session.audio.slots() == []
     assert h.streams.opened["TR_b"].closed
+
+
+async def test_attributes_are_told_at_the_join_when_joining_and_at_every_change(
+    h: Harness,
+) -> None:
+    await h.session.connect(CONNECT)
+    assert h.of(ParticipantAttributes) == []  # nobody has any yet
+    h.room.join("bob")
+    h.room.change_attributes("bob", {"team": "red"})
+    h.room.change_attributes("bob", {})
+    assert h.of(ParticipantAttributes) == [
+        ParticipantAttributes(identity="bob", attributes={"team": "red"}),
+        ParticipantAttributes(identity="bob", attributes={}),
+    ]
+    await h.session.close()
+    h.events.clear()
+    h.rooms.present = [("alice", [])]
+    h.rooms.attributes = {"alice": {"team": "blue"}, "godot": {"team": "red"}}
+    await h.session.connect(CONNECT)
+    assert h.of(ParticipantAttributes) == [
+        ParticipantAttributes(identity="godot", attributes={"team": "red"}),
+        ParticipantAttributes(identity="alice", attributes={"team": "blue"}),
+    ]
 
 
 async def test_slots_are_given_and_freed_as_tracks_come_and_go(h: Harness) -> None:

@@ -32,6 +32,8 @@ signal reconnected
 signal participant_connected(identity: String, display_name: String, sid: String, metadata: String)
 ## Event [code]participant_disconnected[/code].
 signal participant_disconnected(identity: String)
+## Event [code]participant_attributes[/code]: all of a participant's LiveKit attributes.
+signal participant_attributes_received(identity: String, attributes: Dictionary)
 ## Event [code]track_subscribed[/code]: the participant's audio now arrives in [param slot].
 signal track_subscribed(identity: String, track_sid: String, slot: int)
 ## Event [code]track_unsubscribed[/code]: [param slot] is free again.
@@ -73,6 +75,7 @@ const EVENT_SIGNALS: Dictionary[String, StringName] = {
 	"reconnected": &"reconnected",
 	"participant_connected": &"participant_connected",
 	"participant_disconnected": &"participant_disconnected",
+	"participant_attributes": &"participant_attributes_received",
 	"track_subscribed": &"track_subscribed",
 	"track_unsubscribed": &"track_unsubscribed",
 	"track_muted": &"track_muted",

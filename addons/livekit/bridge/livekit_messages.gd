@@ -182,6 +182,11 @@ const EVENTS: Dictionary = {
 	{
 		"identity": {"type": TYPE_STRING, "optional": false},
 	},
+	"participant_attributes":
+	{
+		"identity": {"type": TYPE_STRING, "optional": false},
+		"attributes": {"type": TYPE_DICTIONARY, "optional": false},
+	},
 	"track_subscribed":
 	{
 		"identity": {"type": TYPE_STRING, "optional": false},

@@ -7,7 +7,7 @@ extends Node3D
 ## ParticipantAudio.voice_mode, "state" answers with the node's settings, "capture" prints
 ## what the Master bus and the radio bus played (base64 chunks, tags "CAP_<name>" and
 ## "CAP_<name>_RADIO"), "finish" ends the run. "SUBSCRIBED"/"UNSUBSCRIBED" are printed as
-## tracks come and go.
+## tracks come and go, "ATTRIBUTES <identity> <json>" as attributes are told.
 
 ## The whole run must end within this time, in milliseconds.
 const DEADLINE_MSEC := 150000
@@ -43,6 +43,10 @@ func _ready() -> void:
 	_client.connection_failed.connect(_on_failed)
 	_client.data_received.connect(_on_data)
 	_client.participant_joined.connect(_on_joined)
+	_client.participant_attributes_changed.connect(
+		func(who: String, attributes: Dictionary) -> void:
+			print("ATTRIBUTES %s %s" % [who, JSON.stringify(attributes)])
+	)
 	_client.track_subscribed.connect(
 		func(who: String, _sid: String) -> void: print("SUBSCRIBED %s" % who)
 	)
@@ -127,6 +131,10 @@ func _apply(command: Dictionary) -> Dictionary:
 				reply["max_distance"] = audio.max_distance
 				reply["panning_strength"] = audio.panning_strength
 				reply["distance"] = audio.global_position.distance_to($Camera3D.global_position)
+			reply["attributes"] = _client.get_participant_attributes(str(command.get("identity")))
+			reply["own_attributes"] = _client.get_participant_attributes(
+				_client.get_local_participant_id()
+			)
 		"capture":
 			_master.clear_buffer()
 			_radio.clear_buffer()
