@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 import urllib.request
@@ -64,6 +65,14 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {wait:.0f} s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+async def stop_engine(engine: asyncio.Task[EngineResult]) -> None:
+    """Cancel an engine run that is still going and wait for it (whatever it raises)."""
+    if not engine.done():
+        engine.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await engine
 
 
 def captured_audio(result: EngineResult, tag: str = "CAPTURE") -> npt.NDArray[np.float32]:

@@ -12,7 +12,6 @@ profile and origin) and a new runtime, which knows nothing of the first run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from tests.engine.room_support import (
     engine_alive,
     origin_args,
     runtime_args,
+    stop_engine,
 )
 from tests.engine.voice_support import Conductor, rms_db
 
@@ -61,13 +61,6 @@ async def _wait(
             raise AssertionError(f"timed out after {wait:.0f} s waiting for {what}")
         await asyncio.sleep(0.1)
     return time.monotonic() - started
-
-
-async def _stop(engine: asyncio.Task[EngineResult]) -> None:
-    if not engine.done():
-        engine.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await engine
 
 
 def _start(
@@ -155,7 +148,7 @@ async def test_block_persists_across_restarts_and_hush_keeps_the_subscription(
                 await ctl.finish()
                 first = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
             finally:
-                await _stop(engine)
+                await stop_engine(engine)
             _print_lines(first)
             for tag in ("BASE", "HUSHED", "UNHUSHED", "BLOCKED"):
                 levels[tag] = rms_db(captured_audio(first, f"CAP_{tag}"))
@@ -199,7 +192,7 @@ async def test_block_persists_across_restarts_and_hush_keeps_the_subscription(
                 await ctl.finish()
                 second = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
             finally:
-                await _stop(engine)
+                await stop_engine(engine)
             _print_lines(second)
             for tag in ("RESTARTED", "UNBLOCKED"):
                 levels[tag] = rms_db(captured_audio(second, f"CAP_{tag}"))

@@ -29,6 +29,7 @@ from tests.engine.room_support import (
     ServerView,
     captured_audio,
     runtime_args,
+    stop_engine,
     until,
 )
 from tests.engine.voice_support import Conductor, rms_db
@@ -131,10 +132,7 @@ async def test_radio_is_heard_flat_beyond_the_hearing_range_and_spatial_is_not(
     finally:
         stop.set()
         await asyncio.gather(posing, return_exceptions=True)
-        if not engine.done():
-            engine.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await engine
+        await stop_engine(engine)
         await server.aclose()
         await bot.disconnect()
         await conductor.disconnect()

@@ -11,7 +11,6 @@ the listener receives from which on it hears the new state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections import Counter
@@ -29,7 +28,13 @@ from support.rooms import RATE, LoopTalker, join
 from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.pack import default_project_godot
-from tests.engine.room_support import captured_audio, doubles, engine_alive, runtime_args
+from tests.engine.room_support import (
+    captured_audio,
+    doubles,
+    engine_alive,
+    runtime_args,
+    stop_engine,
+)
 from tests.engine.voice_support import (
     SILENT_DB,
     Conductor,
@@ -111,13 +116,6 @@ async def _until(
         await engine_alive(engine)
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
-
-
-async def _stop_engine(engine: asyncio.Task[EngineResult]) -> None:
-    if not engine.done():
-        engine.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await engine
 
 
 async def test_mic_controls_and_volume_are_heard_within_100_ms(
@@ -207,7 +205,7 @@ async def test_mic_controls_and_volume_are_heard_within_100_ms(
             await ctl.finish()
             result = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
     finally:
-        await _stop_engine(engine)
+        await stop_engine(engine)
         for participant in (speaker, quiet, conductor):
             await participant.disconnect()
     median_jitter, most_jitter = ear.jitter_ms()
@@ -513,7 +511,7 @@ async def test_echo_cancellation_cancels_what_godot_played(
             await ctl.finish()
             result = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
     finally:
-        await _stop_engine(engine)
+        await stop_engine(engine)
         await conductor.disconnect()
     (engine_artifacts / f"echo-{delay_ms}-phases.json").write_text(json.dumps(phases))
     stats = json.loads(result.value("STATS"))["echo"]
