@@ -30,16 +30,15 @@ signal viseme_changed(viseme: LiveKitVoiceState.Viseme)
 ## [member voice_mode] changed.
 signal voice_mode_changed(mode: VoiceMode)
 
-## How the node plays its participant.
+## How the node plays its participant. [constant SPATIAL]: in 3D where the node is, with this
+## node's own attenuation, panning and bus, heard within [member LiveKitClient.hearing_range].
+## [constant RADIO]: flat on [member radio_bus] wherever the speaker is (no distance
+## attenuation, panning, Doppler or area effects), heard beyond
+## [member LiveKitClient.hearing_range] and [member LiveKitClient.max_audible] (the client keeps
+## the participant subscribed); the node's own settings come back when it is spatial again.
 enum VoiceMode {
-	## In 3D where the node is, with this node's own attenuation, panning and bus; heard
-	## within [member LiveKitClient.hearing_range] (the default).
-	SPATIAL,
-	## Flat on [member radio_bus] wherever the speaker is: no distance attenuation, panning,
-	## Doppler or area effects, and heard beyond [member LiveKitClient.hearing_range] and
-	## [member LiveKitClient.max_audible] (the client keeps the participant subscribed). The
-	## node's own settings come back when it returns to [constant SPATIAL].
-	RADIO,
+	SPATIAL,  ## In 3D, within hearing range (the default).
+	RADIO,  ## Flat on [member radio_bus], heard wherever the speaker is.
 }
 
 ## Length of the generator's ring buffer, in seconds.
