@@ -18,7 +18,8 @@ Python type                     Godot type          notes
 a `Record` subclass             Dictionary          its fields, in order (events only)
 ``tuple[SomeRecord, ...]``      Array               of Dictionaries (events only)
 ``dict[K, V]``                  Dictionary          sent as it is (``V`` a Record: each one
-                                                    as its Dictionary)
+                                                    as its Dictionary); ``dict[str, str]``
+                                                    is decodable (String keys and values)
 ==============================  ==================  =====================================
 
 ``X | None`` and a default make a field optional (absent from the message: the default);
@@ -136,6 +137,14 @@ def _strs(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise TypeError("a PackedStringArray")
     return tuple(str(item) for item in value)
+
+
+def _str_dict(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError("a Dictionary of String keys and values")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _vector3(value: tuple[float, float, float]) -> Vector3:
@@ -287,7 +296,8 @@ def _spec(name: str, hint: Any, optional: bool) -> FieldSpec:
                 record=fields_of(args[1]),
                 write=_record_values,
             )
-        return FieldSpec(name, VariantType.DICTIONARY, optional)
+        check = _str_dict if args == (str, str) else None
+        return FieldSpec(name, VariantType.DICTIONARY, optional, check=check)
     raise TypeError(f"no field kind for {hint!r}")
 
 

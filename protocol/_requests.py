@@ -163,6 +163,17 @@ class Data(Request):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Attributes(Request):
+    """Change the local participant's LiveKit attributes (others see them in
+    `participant_attributes`): each key given takes its value, an empty value removes the
+    key, keys not given are kept. Needs a token that may update its own metadata; the
+    runtime answers with a `result` (it has an id)."""
+
+    type: ClassVar[Literal["attributes"]] = "attributes"
+    attributes: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class StatsRequest(Request):
     """Ask for a `stats` event now (`stats`)."""
 

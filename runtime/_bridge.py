@@ -33,6 +33,7 @@ from ..protocol import (
     EDITOR_REQUEST_TYPES,
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
+    Attributes,
     Block,
     Capture,
     Connect,
@@ -453,6 +454,10 @@ class _Client:
     @_HANDLERS.on(Data)
     def _data(self, request: Data) -> None:
         self._in_order(request, lambda: self.session.send_data(request))
+
+    @_HANDLERS.on(Attributes)
+    def _attributes(self, request: Attributes) -> None:
+        self._in_order(request, lambda: self.session.set_attributes(request.attributes))
 
     @_HANDLERS.on(*EDITOR_REQUEST_TYPES)
     def _editor_request(self, request: EditorRequest) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 from livekit import rtc
 
 from .. import tokens
-from .._errors import BridgeError, ConnectError
+from .._errors import BridgeError, ConnectError, LiveKitGodotError
 from ..protocol import (
     Capture,
     Connect,
@@ -403,6 +403,19 @@ class RoomSession:
             topic=request.topic,
             destination_identities=list(request.to),
         )
+
+    async def set_attributes(self, attributes: dict[str, str]) -> None:
+        """Change the local participant's attributes (an empty value removes a key)."""
+        if self.room is None:
+            raise ConnectError("not connected to a room", retryable=False)
+        local = self.room.local_participant
+        if not local.permissions.can_update_metadata:  # the server would ignore them silently
+            raise LiveKitGodotError(
+                "attributes: this participant's token does not allow it to update its own "
+                "metadata and attributes (grant update_own_metadata; dev tokens have it)",
+                retryable=False,
+            )
+        await local.set_attributes(attributes)
 
     def stats(self, *, audio_shed: int) -> Stats:
         """The `stats` event (`audio_shed`: ticks the bridge did not send)."""

@@ -390,6 +390,10 @@ func _server_url(url: String) -> String:
 	return str(LiveKitSettings.get_value(LiveKitSettings.SERVER_DEFAULT_URL))
 
 
+func _in_room() -> bool:
+	return is_room_connected()
+
+
 func _fail_later(reason: String) -> void:
 	_state = RoomState.DISCONNECTED
 	_bridge.forget_join()

@@ -19,7 +19,8 @@ extends Node3D
 ## [br][br]
 ## [b]Attributes[/b]: each participant's LiveKit attributes (set in its token or by it; the
 ## local player's too), in [method get_participant_attributes] and
-## [signal participant_attributes_changed].
+## [signal participant_attributes_changed]; the local player changes its own with
+## [method set_local_attributes].
 
 ## A participant was hushed ([param hushed] true) or unhushed.
 signal participant_hushed(identity: String, hushed: bool)
@@ -42,6 +43,8 @@ var _hush_list := LiveKitHushList.new()
 var _hush_bridge: LiveKitBridge
 var _gains: Dictionary[String, float] = {}
 var _attributes: Dictionary[String, Dictionary] = {}
+## What the game set with set_local_attributes, sent again after every join.
+var _own_attributes: Dictionary[String, String] = {}
 
 
 ## Hushes [param identity]: still subscribed, heard at volume 0; remembered across runs.
@@ -103,6 +106,32 @@ func get_participant_attributes(identity: String) -> Dictionary:
 	return _attributes.get(identity, {}).duplicate()
 
 
+## Changes the local player's LiveKit attributes, which every participant sees (in
+## [signal participant_attributes_changed], here too once the server has them): each key
+## given takes its value, an empty value removes the key, the others are kept. Kept for
+## the whole run: sent now when in a room, and again after every join or rejoin. The token
+## must allow updating its own metadata (dev tokens do); a refusal is reported in
+## [signal LiveKitClient.error_reported]. Returns [constant ERR_INVALID_PARAMETER] (and
+## changes nothing) unless every key and value is a String.
+func set_local_attributes(attributes: Dictionary) -> Error:
+	var changes: Dictionary[String, String] = {}
+	for key: Variant in attributes:
+		var value: Variant = attributes[key]
+		if typeof(key) != TYPE_STRING or typeof(value) != TYPE_STRING:
+			push_error(
+				(
+					"LiveKit: set_local_attributes takes String keys and values; %s: %s is %s: %s"
+					% [key, value, type_string(typeof(key)), type_string(typeof(value))]
+				)
+			)
+			return ERR_INVALID_PARAMETER
+		changes[key] = value
+	_own_attributes.merge(changes, true)
+	if _in_room() and _hush_bridge != null and not changes.is_empty():
+		_hush_bridge.set_attributes(changes)
+	return OK
+
+
 ## Reads the lists and tells the runtime (called once the node is ready, before any join);
 ## follows the participants' attributes.
 func _setup_hush(bridge: LiveKitBridge) -> void:
@@ -111,9 +140,16 @@ func _setup_hush(bridge: LiveKitBridge) -> void:
 	bridge.room_connected.connect(
 		func(_room: String, _identity: String, _sid: String, _others: Array) -> void:
 			_attributes.clear()  # a new room (or the same after a reconnection) tells them again
+			if not _own_attributes.is_empty():
+				bridge.set_attributes(_own_attributes)
 	)
 	bridge.participant_disconnected.connect(func(who: String) -> void: _attributes.erase(who))
 	bridge.participant_attributes_received.connect(_on_attributes)
+
+
+## Whether the client is in a room (the client answers).
+func _in_room() -> bool:
+	return false
 
 
 func _on_attributes(identity: String, attributes: Dictionary) -> void:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from livekit import rtc
@@ -94,6 +95,20 @@ class LocalParticipantDouble:
     """(track, options) of every `publish_track`."""
     data: list[dict[str, Any]] = field(default_factory=list)
     """Every `publish_data`: payload, reliable, topic, destination_identities."""
+    attribute_changes: list[dict[str, str]] = field(default_factory=list)
+    """Every `set_attributes`, as given."""
+    permissions: Any = field(default_factory=lambda: SimpleNamespace(can_update_metadata=True))
+    """What the token allows (only `can_update_metadata` here)."""
+    _room: Any = None
+
+    async def set_attributes(self, attributes: dict[str, str]) -> None:
+        """Merged as the server merges them (an empty value removes the key); the room then
+        emits participant_attributes_changed for the local participant."""
+        self.attribute_changes.append(dict(attributes))
+        merged = {**self.attributes, **attributes}
+        self.attributes = {k: v for k, v in merged.items() if v}
+        if self._room is not None:
+            self._room.emit("participant_attributes_changed", dict(attributes), self)
 
     async def publish_track(self, track: Any, options: Any = None) -> None:
         self.published_tracks.append((track, options))
@@ -135,7 +150,7 @@ class FakeRoomDouble(rtc.EventEmitter[EventTypes]):
         self._present = list(present)
         self._attributes = dict(attributes or {})
         self._connect_error = connect_error
-        self.local_participant = LocalParticipantDouble()
+        self.local_participant = LocalParticipantDouble(_room=self)
         self.remote_participants: dict[str, RemoteParticipantDouble] = {}
         self.connected = False
         self.connects: list[tuple[str, str, rtc.RoomOptions]] = []

@@ -49,7 +49,7 @@ DOUBLES: Mapping[type[Any], tuple[type[Any], frozenset[str]]] = {
     fake_room.RemoteParticipantDouble: (rtc.RemoteParticipant, frozenset()),
     fake_room.LocalParticipantDouble: (
         rtc.LocalParticipant,
-        frozenset({"published_tracks", "data"}),
+        frozenset({"published_tracks", "data", "attribute_changes", "_room"}),
     ),
     fake_room.PublicationDouble: (rtc.RemoteTrackPublication, frozenset({"room", "wanted"})),
     fake_room.TrackDouble: (rtc.RemoteAudioTrack, frozenset()),

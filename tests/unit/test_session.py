@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 from livekit import rtc
 
-from livekit_godot._errors import ConnectError
+from livekit_godot._errors import ConnectError, LiveKitGodotError
 from livekit_godot.protocol import (
     ActiveSpeakersChanged,
     Connect,
@@ -207,6 +207,27 @@ async def test_attributes_are_told_at_the_join_when_joining_and_at_every_change(
         ParticipantAttributes(identity="godot", attributes={"team": "red"}),
         ParticipantAttributes(identity="alice", attributes={"team": "blue"}),
     ]
+
+
+async def test_the_games_own_attributes_are_merged_and_told_back_as_others_see_them(
+    h: Harness,
+) -> None:
+    with pytest.raises(ConnectError, match="not connected"):
+        await h.session.set_attributes({"talk": "radio"})
+    h.rooms.attributes = {"godot": {"team": "red"}}
+    await h.session.connect(CONNECT)
+    h.events.clear()
+    await h.session.set_attributes({"talk": "radio"})
+    await h.session.set_attributes({"talk": ""})  # an empty value removes the key
+    assert h.room.local_participant.attribute_changes == [{"talk": "radio"}, {"talk": ""}]
+    assert h.of(ParticipantAttributes) == [
+        ParticipantAttributes(identity="godot", attributes={"team": "red", "talk": "radio"}),
+        ParticipantAttributes(identity="godot", attributes={"team": "red"}),
+    ]
+    h.room.local_participant.permissions.can_update_metadata = False
+    with pytest.raises(LiveKitGodotError, match=r"does not allow.*update_own_metadata"):
+        await h.session.set_attributes({"talk": "radio"})
+    assert len(h.room.local_participant.attribute_changes) == 2  # nothing sent
 
 
 async def test_slots_are_given_and_freed_as_tracks_come_and_go(h: Harness) -> None:

@@ -213,6 +213,12 @@ func send_capture(mic: PackedVector2Array, far: PackedVector2Array, latency_ms: 
 	return _send_request("capture", {"mic": mic, "far": far, "latency_ms": latency_ms})
 
 
+## Changes the local participant's attributes (request [code]attributes[/code], with an id):
+## each key given takes its value, an empty value removes the key.
+func set_attributes(attributes: Dictionary[String, String]) -> int:
+	return _send_request("attributes", {"attributes": attributes}, true)
+
+
 ## Sends a data packet (request [code]data[/code], with an id).
 func send_data(
 	payload: PackedByteArray, topic: String, reliable: bool, to: PackedStringArray

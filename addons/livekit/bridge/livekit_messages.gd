@@ -92,6 +92,10 @@ const REQUESTS: Dictionary = {
 		"reliable": {"type": TYPE_BOOL, "optional": true},
 		"to": {"type": TYPE_PACKED_STRING_ARRAY, "optional": true},
 	},
+	"attributes":
+	{
+		"attributes": {"type": TYPE_DICTIONARY, "optional": false},
+	},
 	"stats": {},
 	"profiles_list": {},
 	"profile_save":

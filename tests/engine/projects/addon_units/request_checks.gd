@@ -30,6 +30,7 @@ static func run(check: Callable) -> void:
 	var frames := PackedVector2Array([Vector2(0.1, 0.1), Vector2(-0.1, -0.1)])
 	bridge.send_capture(frames, frames, 12.5)
 	bridge.send_data("hi".to_utf8_buffer(), "chat", true, room_ids)
+	bridge.set_attributes({"talk": "radio", "team": ""})
 	bridge.request_stats()
 	var ints := PackedInt32Array([0, 1])
 	bridge.send_playout(ints, ints, ints, ints, ints, Time.get_ticks_usec())
@@ -44,7 +45,7 @@ static func run(check: Callable) -> void:
 	editor.dashboard_action("mute", "lobby", "bot-1", "TR_1", "")
 	for message in sent:
 		print("REQUEST %s" % Marshalls.raw_to_base64(var_to_bytes(message)))
-	check.call("requests_sent", sent.size() == 21, "%d messages" % sent.size())
+	check.call("requests_sent", sent.size() == 22, "%d messages" % sent.size())
 	bridge.close()
 	var after := bridge.send_pose(Vector3(), Vector3())
 	check.call("sink_closed", not bridge.is_ready() and after == -1, "")
