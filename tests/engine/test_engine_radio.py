@@ -56,12 +56,14 @@ SETTLE_S = 1.0
 CAPTURE_S = 1.5
 
 
-async def _share_pose(room: rtc.Room, stop: asyncio.Event) -> None:
+async def _share_pose(
+    room: rtc.Room, stop: asyncio.Event, where: tuple[float, float, float] = FAR
+) -> None:
     """The bot's pose, ten times a second, to Godot (as a game's runtime shares it)."""
     seq = 0
     while not stop.is_set():
         seq += 1
-        packet = encode_pose(seq, Pose(FAR, (0.0, 0.0, -1.0)))
+        packet = encode_pose(seq, Pose(where, (0.0, 0.0, -1.0)))
         with contextlib.suppress(Exception):  # the room may be closing
             await room.local_participant.publish_data(
                 packet, reliable=False, topic=POSE_TOPIC, destination_identities=[GODOT]
@@ -69,8 +71,8 @@ async def _share_pose(room: rtc.Room, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _state(ctl: Conductor) -> dict[str, Any]:
-    reply = await ctl.reply("state", identity=BOT)
+async def _state(ctl: Conductor, identity: str = BOT) -> dict[str, Any]:
+    reply = await ctl.reply("state", identity=identity)
     print(f"Godot's node for the bot: {reply}")
     return reply
 
@@ -166,3 +168,130 @@ async def test_radio_is_heard_flat_beyond_the_hearing_range_and_spatial_is_not(
     # the bus's volume on Master.
     assert abs(levels["RADIO_RADIO"] - (TONE_DB + CENTRE_DB)) <= 1.0, levels
     assert abs(levels["RADIO"] - (TONE_DB + CENTRE_DB + RADIO_DB)) <= 1.0, levels
+
+
+BLUE = "bot-blue"
+BLUE_FAR = (0.0, 1.6, 50.0)
+"""The blue bot's pose: as far away, elsewhere."""
+RED_HZ, BLUE_HZ = 440.0, 660.0
+
+
+def _peak_hz(samples: np.ndarray, rate: float) -> float:
+    """The strongest frequency of a capture at Godot's mix rate (both channels summed)."""
+    mono = samples.sum(axis=1)
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+    return float(np.fft.rfftfreq(len(mono), 1.0 / rate)[int(np.argmax(spectrum))])
+
+
+async def test_a_team_channel_puts_teammates_on_the_radio_and_push_to_talk_follows_attributes(
+    godot_engine: GodotWebEngine, dev_credentials: tokens.Credentials, runtime: RuntimeProcess
+) -> None:
+    """Godot is red; a red bot and a blue bot speak 50 m away, beyond its hearing range. A
+    LiveKitRadioChannel on "team" puts the red one on the radio and leaves the blue one
+    unheard; with a talk attribute, the red one is on the radio only while it sets it, and
+    Godot's own talking reaches the room as its attribute."""
+    creds = dev_credentials
+    server = ServerView(creds, ROOM + "-team")
+    red = rtc.Room()
+    blue = rtc.Room()
+    room = ROOM + "-team"
+    await red.connect(creds.url, tokens.mint(creds, identity=BOT, room=room, attributes=TEAM))
+    await blue.connect(
+        creds.url, tokens.mint(creds, identity=BLUE, room=room, attributes={"team": "blue"})
+    )
+    conductor = await join(creds, "conductor", room)
+    stop = asyncio.Event()
+    posing = [
+        asyncio.create_task(_share_pose(red, stop)),
+        asyncio.create_task(_share_pose(blue, stop, BLUE_FAR)),
+    ]
+    token = tokens.mint(creds, identity=GODOT, room=room, attributes=TEAM)
+    args = [*runtime_args(runtime), f"--url={creds.url}", f"--token={token}"]
+    lines = EngineLines()
+    engine: asyncio.Task[EngineResult] = asyncio.create_task(
+        godot_engine.run_async(PROJECT, user_args=args, timeout=ENGINE_TIMEOUT, on_line=lines.feed)
+    )
+    timings: dict[str, float] = {}
+    try:
+        async with (
+            LoopTalker(red, sine(RED_HZ, 1.0, RATE, amplitude=0.3)),
+            LoopTalker(blue, sine(BLUE_HZ, 1.0, RATE, amplitude=0.3)),
+        ):
+            await lines.wait("ROOM_CONNECTED", engine, 60)
+            godot_sid = await server.sid(GODOT)
+            ctl = Conductor(conductor, GODOT)
+
+            async def forwarded(who: str) -> bool:
+                return godot_sid in await server.subscribers(who)
+
+            async def neither() -> bool:
+                return not (await forwarded(BOT) or await forwarded(BLUE))
+
+            async def red_only() -> bool:
+                return await forwarded(BOT) and not await forwarded(BLUE)
+
+            async def red_on_air() -> bool:
+                return await forwarded(BOT)
+
+            await asyncio.sleep(2.0)
+            await until(neither, engine, 20, "both far bots left unsubscribed")
+
+            await ctl.send("channel")  # always on the radio
+            await until(red_only, engine, 10, "the red bot forwarded, the blue one not")
+            await asyncio.sleep(SETTLE_S)
+            team = await _state(ctl)
+            blue_node = await _state(ctl, BLUE)
+            await ctl.send("capture", tag="TEAM", seconds=CAPTURE_S)
+            assert await red_only(), "the channel's subscriptions changed"
+
+            await ctl.send("channel", talk_attribute="radio")  # push to talk on the radio
+            await until(neither, engine, 10, "the red bot off the radio until it talks")
+            await asyncio.sleep(SETTLE_S)
+            await ctl.send("capture", tag="QUIET", seconds=CAPTURE_S)
+
+            await ctl.send("talk", on=True)
+
+            def godot_talks() -> bool:
+                p = conductor.remote_participants.get(GODOT)
+                return p is not None and p.attributes.get("radio") == "1"
+
+            await until(godot_talks, engine, 10, "Godot's radio attribute seen by the room")
+            started = asyncio.get_running_loop().time()
+            await red.local_participant.set_attributes({"radio": "1"})
+            await until(red_on_air, engine, 10, "the red bot on the radio while it talks")
+            timings["forwarded"] = asyncio.get_running_loop().time() - started
+            await asyncio.sleep(SETTLE_S)
+            talking = await _state(ctl)
+            await ctl.send("capture", tag="TALK", seconds=CAPTURE_S)
+            await ctl.finish()
+            result = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
+    finally:
+        stop.set()
+        await asyncio.gather(*posing, return_exceptions=True)
+        await stop_engine(engine)
+        await server.aclose()
+        for bot in (red, blue, conductor):
+            await bot.disconnect()
+    print("\n".join(line for line in result.lines if not line.startswith("CAP_")))
+    audio = {
+        tag: captured_audio(result, f"CAP_{tag}")
+        for tag in ("TEAM", "TEAM_RADIO", "QUIET", "QUIET_RADIO", "TALK", "TALK_RADIO")
+    }
+    levels = {tag: rms_db(a) for tag, a in audio.items()}
+    print("dBFS RMS (Master, radio bus): " + ", ".join(f"{k} {v:.1f}" for k, v in levels.items()))
+    print(
+        f"the red bot's talk attribute set: forwarded to Godot {timings['forwarded']:.2f} s later"
+    )
+
+    assert team["members"] == [BOT], team
+    assert (team["mode"], team["bus"]) == (1, "Radio"), team
+    assert blue_node["mode"] == 0, blue_node  # the other team: left spatial
+    assert talking["members"] == [BOT], talking
+    assert talking["mode"] == 1, talking
+    for tag in ("TEAM", "TALK"):  # the red tone, flat, on the radio bus
+        assert abs(levels[f"{tag}_RADIO"] - (TONE_DB + CENTRE_DB)) <= 1.0, levels
+        assert abs(levels[tag] - (TONE_DB + CENTRE_DB + RADIO_DB)) <= 1.0, levels
+        peak = _peak_hz(audio[tag], team["mix_rate"])
+        assert abs(peak - RED_HZ) < 10.0, (tag, peak)  # not the blue bot's
+    assert levels["QUIET"] < SILENT_DB, levels
+    assert levels["QUIET_RADIO"] < SILENT_DB, levels

@@ -6,8 +6,10 @@ extends Node3D
 ## answered on topic "ack" with Godot's wall-clock time: "radio" and "spatial" set the bot's
 ## ParticipantAudio.voice_mode, "state" answers with the node's settings, "capture" prints
 ## what the Master bus and the radio bus played (base64 chunks, tags "CAP_<name>" and
-## "CAP_<name>_RADIO"), "finish" ends the run. "SUBSCRIBED"/"UNSUBSCRIBED" are printed as
-## tracks come and go, "ATTRIBUTES <identity> <json>" as attributes are told.
+## "CAP_<name>_RADIO"), "channel" makes (or remakes) a LiveKitRadioChannel on attribute
+## "team" (with "talk_attribute"), "talk" sets its talking, "finish" ends the run.
+## "SUBSCRIBED"/"UNSUBSCRIBED" are printed as tracks come and go, "ATTRIBUTES <identity>
+## <json>" as attributes are told.
 
 ## The whole run must end within this time, in milliseconds.
 const DEADLINE_MSEC := 150000
@@ -27,6 +29,7 @@ var _capture_until: int = 0
 var _capture_reply: Dictionary = {}
 var _controller: String = ""
 var _done: bool = false
+var _channel: LiveKitRadioChannel
 
 
 func _ready() -> void:
@@ -122,7 +125,20 @@ func _apply(command: Dictionary) -> Dictionary:
 				if op == "radio"
 				else ParticipantAudio.VoiceMode.SPATIAL
 			)
+		"channel":
+			if _channel != null:
+				_channel.free()  # its voices back to spatial
+			_channel = LiveKitRadioChannel.new()
+			_channel.radio_bus = RADIO_BUS
+			_channel.talk_attribute = str(command.get("talk_attribute", ""))
+			_client.add_child(_channel)
+			reply["members"] = _channel.get_members()
+		"talk":
+			_channel.talking = bool(command["on"])
 		"state":
+			if _channel != null:
+				reply["members"] = _channel.get_members()
+			reply["mix_rate"] = AudioServer.get_mix_rate()
 			reply["node"] = audio != null
 			if audio != null:
 				reply["mode"] = audio.voice_mode
