@@ -44,7 +44,7 @@ var _identity_of: Dictionary[int, String] = {}
 var _template_refused: bool = false
 ## The game's [method LiveKitClient.set_participant_subscribed] overrides, by identity.
 var _overrides: Dictionary[String, bool] = {}
-## Identities kept subscribed because their node is in [constant ParticipantAudio.VoiceMode.RADIO].
+## Identities kept subscribed because their node is on the radio or in a zone (not spatial).
 var _radio: Dictionary[String, bool] = {}
 
 
@@ -412,11 +412,11 @@ func _on_voice_mode(_mode: ParticipantAudio.VoiceMode, identity: String) -> void
 	_sync_radio(identity)
 
 
-## Keeps [param identity] subscribed while its node is on the radio; when it no longer is,
-## the game's own override applies again, or the hearing range.
+## Keeps [param identity] subscribed while its node is on the radio or in a zone; when it no
+## longer is, the game's own override applies again, or the hearing range.
 func _sync_radio(identity: String) -> void:
 	var node := get_audio(identity)
-	var radio := node != null and node.voice_mode == ParticipantAudio.VoiceMode.RADIO
+	var radio := node != null and node.voice_mode != ParticipantAudio.VoiceMode.SPATIAL
 	if radio == _radio.has(identity):
 		return
 	if radio:

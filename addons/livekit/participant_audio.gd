@@ -20,7 +20,9 @@ extends AudioStreamPlayer3D
 ## [br][br]
 ## [member voice_mode] [constant VoiceMode.RADIO] plays the participant flat on
 ## [member radio_bus] wherever it is, heard beyond the hearing range (a radio or team channel
-## in the same room); [constant VoiceMode.SPATIAL] (the default) plays it in 3D.
+## in the same room); [constant VoiceMode.SPATIAL] (the default) plays it in 3D;
+## [constant VoiceMode.ZONE] is set by a [LiveKitVoiceZone] the participant and the local
+## player are both in.
 
 ## The participant's speaking level or mouth opening changed (about 30 times a second while
 ## it speaks; see [member voice_level_db], [member mouth_open]).
@@ -39,6 +41,7 @@ signal voice_mode_changed(mode: VoiceMode)
 enum VoiceMode {
 	SPATIAL,  ## In 3D, within hearing range (the default).
 	RADIO,  ## Flat on [member radio_bus], heard wherever the speaker is.
+	ZONE,  ## Flat, set by a [LiveKitVoiceZone] that holds both the speaker and the player.
 }
 
 ## Length of the generator's ring buffer, in seconds.
@@ -114,6 +117,8 @@ var _underruns: int = 0
 var _underruns_taken: int = 0
 var _voice := LiveKitVoiceState.new()
 var _spatial_settings: Dictionary = {}  # the node's own settings, kept while on the radio
+var _zone_bus: StringName = &""
+var _zone_offset_db: float = 0.0
 
 
 func _init() -> void:
@@ -164,7 +169,7 @@ func _set_voice_mode(mode: VoiceMode) -> void:
 func _set_radio_bus(bus_name: StringName) -> void:
 	radio_bus = bus_name
 	if not _spatial_settings.is_empty():
-		bus = _radio_bus_name()
+		bus = _flat_bus_name()
 
 
 ## Plays mono float samples (seed API) at the engine's mix rate.
@@ -186,6 +191,19 @@ func set_spatial_position(spatial_position: Vector3) -> void:
 ## Sets the volume in decibels ([member AudioStreamPlayer3D.volume_db], seed API).
 func set_attenuation(db: float) -> void:
 	volume_db = db
+
+
+## Used by [LiveKitVoiceZone]: lowers [member AudioStreamPlayer3D.volume_db] by
+## [param offset_db] less what it lowered it by before (0: the node's own volume again), and
+## sets the bus a [constant VoiceMode.ZONE] voice plays on (empty: the node's own).
+func set_zone_hearing(offset_db: float, zone_bus: StringName) -> void:
+	if offset_db != _zone_offset_db:
+		volume_db += offset_db - _zone_offset_db
+		_zone_offset_db = offset_db
+	if zone_bus != _zone_bus:
+		_zone_bus = zone_bus
+		if voice_mode == VoiceMode.ZONE and not _spatial_settings.is_empty():
+			bus = _flat_bus_name()
 
 
 ## Queues stereo frames for playback: what fits goes into the generator now, the rest waits.
@@ -337,31 +355,30 @@ static func mono_to_stereo(samples: PackedFloat32Array) -> PackedVector2Array:
 func _apply_voice_mode() -> void:
 	if Engine.is_editor_hint() or not is_inside_tree():
 		return  # in the editor nothing changes (it would be saved); in game at _enter_tree
-	if voice_mode == VoiceMode.RADIO and _spatial_settings.is_empty():
-		for key: String in RADIO_SETTINGS:
-			_spatial_settings[key] = get(key)
-			set(key, RADIO_SETTINGS[key])
-		_spatial_settings["bus"] = bus
-		bus = _radio_bus_name()
-	elif voice_mode == VoiceMode.SPATIAL and not _spatial_settings.is_empty():
+	if voice_mode != VoiceMode.SPATIAL:
+		if _spatial_settings.is_empty():
+			for key: String in RADIO_SETTINGS:
+				_spatial_settings[key] = get(key)
+				set(key, RADIO_SETTINGS[key])
+			_spatial_settings["bus"] = bus
+		bus = _flat_bus_name()
+	elif not _spatial_settings.is_empty():
 		for key: String in _spatial_settings:
 			set(key, _spatial_settings[key])
 		_spatial_settings.clear()
 
 
-func _radio_bus_name() -> StringName:
+func _flat_bus_name() -> StringName:
 	var own: StringName = _spatial_settings.get("bus", bus)
-	if radio_bus.is_empty():
+	var wanted := radio_bus if voice_mode == VoiceMode.RADIO else _zone_bus
+	if wanted.is_empty():
 		return own
-	if AudioServer.get_bus_index(radio_bus) < 0:
+	if AudioServer.get_bus_index(wanted) < 0:
 		push_warning(
-			(
-				'LiveKit: radio_bus "%s" of %s is no audio bus; the radio voice plays on "%s"'
-				% [radio_bus, name, own]
-			)
+			'LiveKit: bus "%s" of %s is no audio bus; the voice plays on "%s"' % [wanted, name, own]
 		)
 		return own
-	return radio_bus
+	return wanted
 
 
 func _use_generator() -> void:

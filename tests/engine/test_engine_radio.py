@@ -295,3 +295,105 @@ async def test_a_team_channel_puts_teammates_on_the_radio_and_push_to_talk_follo
         assert abs(peak - RED_HZ) < 10.0, (tag, peak)  # not the blue bot's
     assert levels["QUIET"] < SILENT_DB, levels
     assert levels["QUIET_RADIO"] < SILENT_DB, levels
+
+
+NEAR_IN, FAR_IN = (4.0, 1.6, 0.0), (16.0, 1.6, 0.0)
+"""The zone's two speakers, 12 m apart inside it."""
+ZONE = {"center": [10.0, 1.6, 0.0], "size": [16.0, 6.0, 8.0]}
+"""A box from x = 2 to 18: the player at the origin is outside, at x = 3 inside."""
+OUTSIDE_DB = -12.0
+A_HZ, B_HZ = 440.0, 660.0
+
+
+def _band_db(samples: np.ndarray, rate: float, hz: float) -> float:
+    """The level of one tone in a capture: everything but +-30 Hz around it taken out."""
+    spectrum = np.fft.rfft(samples, axis=0)
+    freqs = np.fft.rfftfreq(len(samples), 1.0 / rate)
+    spectrum[np.abs(freqs - hz) > 30.0] = 0
+    return rms_db(np.fft.irfft(spectrum, n=len(samples), axis=0).astype(np.float32))
+
+
+async def test_a_zone_is_heard_flat_inside_and_as_configured_outside(
+    godot_engine: GodotWebEngine, dev_credentials: tokens.Credentials, runtime: RuntimeProcess
+) -> None:
+    """Two bots speak inside a LiveKitVoiceZone, 1 m and 13 m from where the player stands
+    when inside it: inside, both are heard at one level; outside, 12 dB below what they are
+    without the zone, or not at all when the zone is muted outside."""
+    creds = dev_credentials
+    room = ROOM + "-zone"
+    server = ServerView(creds, room)
+    a, b = rtc.Room(), rtc.Room()
+    await a.connect(creds.url, tokens.mint(creds, identity="bot-a", room=room))
+    await b.connect(creds.url, tokens.mint(creds, identity="bot-b", room=room))
+    conductor = await join(creds, "conductor", room)
+    stop = asyncio.Event()
+    posing = [
+        asyncio.create_task(_share_pose(a, stop, NEAR_IN)),
+        asyncio.create_task(_share_pose(b, stop, FAR_IN)),
+    ]
+    token = tokens.mint(creds, identity=GODOT, room=room)
+    args = [*runtime_args(runtime), f"--url={creds.url}", f"--token={token}"]
+    lines = EngineLines()
+    engine: asyncio.Task[EngineResult] = asyncio.create_task(
+        godot_engine.run_async(PROJECT, user_args=args, timeout=ENGINE_TIMEOUT, on_line=lines.feed)
+    )
+    states: dict[str, dict[str, Any]] = {}
+    try:
+        async with (
+            LoopTalker(a, sine(A_HZ, 1.0, RATE, amplitude=0.3)),
+            LoopTalker(b, sine(B_HZ, 1.0, RATE, amplitude=0.3)),
+        ):
+            await lines.wait("ROOM_CONNECTED", engine, 60)
+            godot_sid = await server.sid(GODOT)
+            ctl = Conductor(conductor, GODOT)
+
+            async def both_forwarded() -> bool:
+                subs = [await server.subscribers(who) for who in ("bot-a", "bot-b")]
+                return all(godot_sid in s for s in subs)
+
+            await until(both_forwarded, engine, 20, "both bots forwarded")
+            await asyncio.sleep(2 * SETTLE_S)  # the nodes at their poses
+            await ctl.send("capture", tag="BASE", seconds=CAPTURE_S)
+            await ctl.send("zone", outside=0, attenuation_db=OUTSIDE_DB, **ZONE)
+            await asyncio.sleep(SETTLE_S)
+            states["out"] = await _state(ctl, "bot-a")
+            await ctl.send("capture", tag="OUT", seconds=CAPTURE_S)
+            await ctl.send("move", to=[3.0, 1.6, 0.0])  # into the zone, 1 m from bot-a
+            await asyncio.sleep(SETTLE_S)
+            states["in"] = await _state(ctl, "bot-b")
+            await ctl.send("capture", tag="IN", seconds=CAPTURE_S)
+            await ctl.send("move", to=[0.0, 0.0, 0.0])
+            await ctl.send("zone", outside=1, **ZONE)  # muted outside
+            await asyncio.sleep(SETTLE_S)
+            states["muted"] = await _state(ctl, "bot-a")
+            await ctl.send("capture", tag="MUTED", seconds=CAPTURE_S)
+            still = await both_forwarded()
+            await ctl.finish()
+            result = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
+    finally:
+        stop.set()
+        await asyncio.gather(*posing, return_exceptions=True)
+        await stop_engine(engine)
+        await server.aclose()
+        for bot in (a, b, conductor):
+            await bot.disconnect()
+    print("\n".join(line for line in result.lines if not line.startswith("CAP_")))
+    rate = states["in"]["mix_rate"]
+    level = {
+        (tag, who): _band_db(captured_audio(result, f"CAP_{tag}"), rate, hz)
+        for tag in ("BASE", "OUT", "IN", "MUTED")
+        for who, hz in (("a", A_HZ), ("b", B_HZ))
+    }
+    print(
+        "dBFS RMS per bot (a 1 m / b 13 m from the player inside): "
+        + ", ".join(f"{tag} {who} {v:.1f}" for (tag, who), v in level.items())
+    )
+    print(f"expected inside: both at the tone {TONE_DB:.1f} centred {CENTRE_DB:+.1f} dB")
+
+    assert (states["out"]["mode"], states["in"]["mode"]) == (0, 2), states
+    for who in ("a", "b"):  # outside: the zone's attenuation on what they were without it
+        assert abs(level[("OUT", who)] - (level[("BASE", who)] + OUTSIDE_DB)) <= 1.0, level
+        assert level[("MUTED", who)] < SILENT_DB, level
+        assert abs(level[("IN", who)] - (TONE_DB + CENTRE_DB)) <= 1.0, level
+    assert abs(level[("IN", "a")] - level[("IN", "b")]) <= 1.0, level  # one level inside
+    assert still, "a muted zone's voices must stay subscribed (no word lost on entering)"

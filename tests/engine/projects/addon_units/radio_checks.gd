@@ -49,7 +49,25 @@ static func run(check: Callable, parent: Node) -> void:
 	)
 	check.call("radio_mode_signals", modes == [1, 0], str(modes))
 	voice.queue_free()
+	_check_zone_hearing(check, parent, bus)
 	_check_subscriptions(check, parent)
+
+
+static func _check_zone_hearing(check: Callable, parent: Node, bus: StringName) -> void:
+	var voice := ParticipantAudio.new()
+	voice.volume_db = -3.0
+	parent.add_child(voice)
+	var volumes: Array[float] = []
+	for offset: float in [-12.0, LiveKitVoiceZone.MUTED_DB, 0.0]:
+		voice.set_zone_hearing(offset, &"")
+		volumes.append(voice.volume_db)
+	check.call("zone_offsets", volumes == [-15.0, -83.0, -3.0], str(volumes))
+	voice.voice_mode = ParticipantAudio.VoiceMode.ZONE
+	voice.set_zone_hearing(0.0, bus)
+	var flat := voice.bus == bus and voice.max_distance == 0.0 and voice.panning_strength == 0.0
+	voice.voice_mode = ParticipantAudio.VoiceMode.SPATIAL
+	check.call("zone_flat_and_back", flat and voice.bus == &"Master", "bus %s" % voice.bus)
+	voice.queue_free()
 
 
 static func _check_subscriptions(check: Callable, parent: Node) -> void:

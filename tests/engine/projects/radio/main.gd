@@ -7,7 +7,9 @@ extends Node3D
 ## ParticipantAudio.voice_mode, "state" answers with the node's settings, "capture" prints
 ## what the Master bus and the radio bus played (base64 chunks, tags "CAP_<name>" and
 ## "CAP_<name>_RADIO"), "channel" makes (or remakes) a LiveKitRadioChannel on attribute
-## "team" (with "talk_attribute"), "talk" sets its talking, "finish" ends the run.
+## "team" (with "talk_attribute"), "talk" sets its talking, "zone" makes a box
+## LiveKitVoiceZone ("center", "size", "outside", "attenuation_db"), "move" puts the camera
+## (and the client on it: the player) at "to", "finish" ends the run.
 ## "SUBSCRIBED"/"UNSUBSCRIBED" are printed as tracks come and go, "ATTRIBUTES <identity>
 ## <json>" as attributes are told.
 
@@ -20,6 +22,9 @@ const RADIO_BUS := &"Radio"
 const RADIO_DB := -6.0
 ## The hearing range: the bot is far beyond it.
 const HEARING_RANGE := 20.0
+## The nodes' unit size: small, so that Godot's max_db (+3 dB) clamps no voice 4 m or more
+## away (the zone test compares attenuated levels).
+const UNIT_SIZE := 2.0
 
 var _client: LiveKitClient
 var _master: AudioEffectCapture
@@ -30,6 +35,7 @@ var _capture_reply: Dictionary = {}
 var _controller: String = ""
 var _done: bool = false
 var _channel: LiveKitRadioChannel
+var _zone: LiveKitVoiceZone
 
 
 func _ready() -> void:
@@ -91,6 +97,7 @@ func _on_joined(identity: String) -> void:
 	var audio := _client.get_participant_audio(identity)
 	if audio != null:
 		audio.follow_remote_pose = true  # the node stands where the bot is: 50 m away
+		audio.unit_size = UNIT_SIZE
 
 
 func _on_failed(reason: String) -> void:
@@ -135,6 +142,19 @@ func _apply(command: Dictionary) -> Dictionary:
 			reply["members"] = _channel.get_members()
 		"talk":
 			_channel.talking = bool(command["on"])
+		"zone":
+			if _zone == null:
+				_zone = LiveKitVoiceZone.new()
+				var shape := CollisionShape3D.new()
+				shape.shape = BoxShape3D.new()
+				_zone.add_child(shape)
+				add_child(_zone)
+			(_zone.get_child(0).shape as BoxShape3D).size = _vector(command["size"])
+			_zone.global_position = _vector(command["center"])
+			_zone.outside = int(command.get("outside", LiveKitVoiceZone.Outside.ATTENUATED))
+			_zone.outside_attenuation_db = float(command.get("attenuation_db", -12.0))
+		"move":
+			$Camera3D.global_position = _vector(command["to"])
 		"state":
 			if _channel != null:
 				reply["members"] = _channel.get_members()
@@ -142,6 +162,7 @@ func _apply(command: Dictionary) -> Dictionary:
 			reply["node"] = audio != null
 			if audio != null:
 				reply["mode"] = audio.voice_mode
+				reply["volume_db"] = audio.volume_db
 				reply["bus"] = str(audio.bus)
 				reply["attenuation_model"] = audio.attenuation_model
 				reply["max_distance"] = audio.max_distance
@@ -185,3 +206,8 @@ func _finish(verdict: String) -> void:
 	if not _done:
 		_done = true
 		print(verdict)
+
+
+func _vector(values: Variant) -> Vector3:
+	var xyz: Array = values
+	return Vector3(float(xyz[0]), float(xyz[1]), float(xyz[2]))
