@@ -8,9 +8,12 @@ extends Node3D
 ## participant gets a ParticipantAudio that follows the pose they share (starting on a circle
 ## around the origin), with a marker (sphere and name) that grows while they speak and a mouth
 ## that opens and closes with their voice ([member ParticipantAudio.mouth_open], shaped by
-## [member ParticipantAudio.viseme]). Connect
-## also takes a token from `livekit-godot dev`. Arrow keys turn and move the desktop camera;
-## hold T to talk when push-to-talk is on.
+## [member ParticipantAudio.viseme]). Connect also takes a token from `livekit-godot dev`.
+## Arrow keys turn and move the desktop camera; hold T to talk when push-to-talk is on. Every
+## demo player is on team "demo": hold R to talk to the others on the radio (a
+## [LiveKitRadioChannel]: they hear you flat, wherever you are; R is a push-to-talk key too).
+## The yellow box is a meeting zone ([LiveKitVoiceZone]): walk in and whoever stands in it is
+## heard at one volume; from outside it is 12 dB quieter.
 ## [br][br]
 ## Test hooks (tests/engine runs the demo in the real engine): [code]--demo-server=URL[/code]
 ## points the auto-connect at another server; [code]--demo-report[/code] prints what a player
@@ -36,6 +39,8 @@ const MOUTH_CLOSED := Vector2(0.16, 0.015)
 const MOUTH_OPEN_HEIGHT := 0.16
 ## How long [code]--demo-report[/code] watches the voices move, in milliseconds.
 const REPORT_WATCH_MSEC := 4000
+## Half the meeting zone's box size, in metres (main.tscn).
+const ZONE_HALF := 1.5
 
 var _markers: Dictionary[String, MeshInstance3D] = {}
 var _frames: int = 0
@@ -47,6 +52,8 @@ var _last_poses: Dictionary[String, Vector3] = {}
 var _widest_mouth: Dictionary[String, float] = {}
 
 @onready var _client: LiveKitClient = $DesktopCamera/LiveKitClient
+@onready var _radio: LiveKitRadioChannel = $DesktopCamera/LiveKitClient/TeamRadio
+@onready var _zone: LiveKitVoiceZone = $MeetingZone
 @onready var _desktop_camera: Camera3D = $DesktopCamera
 @onready var _xr_camera: XRCamera3D = $XROrigin3D/XRCamera3D
 @onready var _url: LineEdit = %ServerUrl
@@ -63,6 +70,8 @@ func _ready() -> void:
 	_use_xr_if_available()
 	_identity.text = "player-%d" % (randi() % 1000)
 	_client.participant_name = _identity.text  # the auto-connect's identity
+	_client.set_local_attributes({"team": "demo"})  # every demo player: one radio channel
+	_radio.radio_bus = LiveKitRadio.ensure_bus(&"Radio")
 	var server := LiveKitSettings.user_arg("--demo-server=")
 	if not server.is_empty():
 		_client.server_url = server
@@ -101,6 +110,9 @@ func _process(delta: float) -> void:
 		print("DEMO_STATUS=%s" % _status.text)
 		print("ENGINE_TEST PASS")
 	_report()
+	var on_radio := Input.is_action_pressed("radio_talk")
+	if on_radio != _radio.talking:
+		_radio.talking = on_radio  # R is a push-to-talk key too (project settings: Input Map)
 	if _desktop_camera.current:
 		var turn := Input.get_axis("ui_right", "ui_left")
 		var walk := Input.get_axis("ui_down", "ui_up")
@@ -132,6 +144,11 @@ func _report() -> void:
 		var off := voice.global_position.distance_to(_last_poses[identity])
 		print("DEMO_MOVED %s %.2f %.3f" % [identity, moved, off])
 		print("DEMO_MOUTH %s %.2f" % [identity, _widest_mouth.get(identity, 0.0)])
+		var inside := _zone.to_local(voice.global_position).abs()  # metres inside the box:
+		var margin := ZONE_HALF - maxf(inside.x, maxf(inside.y, inside.z))  # < 0 outside
+		print("DEMO_ZONE %s %.2f %.1f" % [identity, margin, voice.volume_db])
+	var own := _client.get_participant_attributes(_client.get_local_participant_id())
+	print("DEMO_ATTRIBUTES=%s" % JSON.stringify(own))
 	print("ENGINE_TEST PASS")
 
 

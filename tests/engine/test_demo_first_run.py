@@ -12,6 +12,7 @@ the demo's default `ws://127.0.0.1:7880` at the test's server.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,3 +79,14 @@ async def test_play_joins_the_dev_room_by_itself_and_the_voices_follow_the_walki
     print(f"widest each marker's mouth opened: {mouths}")
     assert set(mouths) == set(markers), mouths
     assert all(widest > 0.3 for widest in mouths.values()), mouths
+    # The player (outside the meeting zone) hears a bot inside it 12 dB lower: the zone's
+    # volume offset is on exactly the voices in the box (those within 10 cm of its walls may
+    # have crossed since the last physics frame, and are not judged).
+    zone = {name: (float(margin), float(db)) for name, margin, db in result.records("DEMO_ZONE")}
+    print(f"metres inside the zone (< 0: outside) and volume_db of each voice: {zone}")
+    assert set(zone) == set(markers), zone
+    for name, (margin, db) in zone.items():
+        if abs(margin) > 0.1:
+            assert db == (-12.0 if margin > 0 else 0.0), (name, margin, db)
+    # Its team attribute went to the server and came back (the radio channel's ground).
+    assert json.loads(result.value("DEMO_ATTRIBUTES")) == {"team": "demo"}
