@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,10 @@ BLUE = "bot-blue"
 BLUE_FAR = (0.0, 1.6, 50.0)
 """The blue bot's pose: as far away, elsewhere."""
 RED_HZ, BLUE_HZ = 440.0, 660.0
+ONSET_S = 3.0
+"""How long the radio bus is recorded around the red bot's talk key."""
+HEARD_DB = -30.0
+"""A 10 ms block of the radio bus louder than this is the red bot heard (its tone: -16.5)."""
 
 
 def _peak_hz(samples: np.ndarray, rate: float) -> float:
@@ -256,10 +261,14 @@ async def test_a_team_channel_puts_teammates_on_the_radio_and_push_to_talk_follo
                 return p is not None and p.attributes.get("radio") == "1"
 
             await until(godot_talks, engine, 10, "Godot's radio attribute seen by the room")
-            started = asyncio.get_running_loop().time()
+            # The radio bus recorded from before the red bot's key until after it is heard.
+            onset = asyncio.create_task(ctl.reply("capture", tag="ONSET", seconds=ONSET_S))
+            await asyncio.sleep(0.5)
+            started = time.time()  # Godot's clock is this machine's: its acks carry it
             await red.local_participant.set_attributes({"radio": "1"})
             await until(red_on_air, engine, 10, "the red bot on the radio while it talks")
-            timings["forwarded"] = asyncio.get_running_loop().time() - started
+            timings["forwarded"] = time.time() - started
+            timings["key"] = started - (await onset)["t"]
             await asyncio.sleep(SETTLE_S)
             talking = await _state(ctl)
             await ctl.send("capture", tag="TALK", seconds=CAPTURE_S)
@@ -279,8 +288,16 @@ async def test_a_team_channel_puts_teammates_on_the_radio_and_push_to_talk_follo
     }
     levels = {tag: rms_db(a) for tag, a in audio.items()}
     print("dBFS RMS (Master, radio bus): " + ", ".join(f"{k} {v:.1f}" for k, v in levels.items()))
+    rate = team["mix_rate"]
+    ear = captured_audio(result, "CAP_ONSET_RADIO")
+    block = int(rate * 0.01)
+    loud = [i for i in range(0, len(ear) - block, block) if rms_db(ear[i : i + block]) > HEARD_DB]
+    assert loud, "the red bot was never heard on the radio after its key"
+    heard = loud[0] / rate - timings["key"]
     print(
-        f"the red bot's talk attribute set: forwarded to Godot {timings['forwarded']:.2f} s later"
+        f"the red bot's talk attribute set: forwarded to Godot {timings['forwarded']:.2f} s "
+        f"later, heard on its radio bus {heard:.2f} s later (the first word lost is at most "
+        "this, less the voice's own mouth-to-ear delay)"
     )
 
     assert team["members"] == [BOT], team
@@ -291,7 +308,7 @@ async def test_a_team_channel_puts_teammates_on_the_radio_and_push_to_talk_follo
     for tag in ("TEAM", "TALK"):  # the red tone, flat, on the radio bus
         assert abs(levels[f"{tag}_RADIO"] - (TONE_DB + CENTRE_DB)) <= 1.0, levels
         assert abs(levels[tag] - (TONE_DB + CENTRE_DB + RADIO_DB)) <= 1.0, levels
-        peak = _peak_hz(audio[tag], team["mix_rate"])
+        peak = _peak_hz(audio[tag], rate)
         assert abs(peak - RED_HZ) < 10.0, (tag, peak)  # not the blue bot's
     assert levels["QUIET"] < SILENT_DB, levels
     assert levels["QUIET_RADIO"] < SILENT_DB, levels
