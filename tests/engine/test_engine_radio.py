@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,86 @@ async def _state(ctl: Conductor, identity: str = BOT) -> dict[str, Any]:
     reply = await ctl.reply("state", identity=identity)
     print(f"Godot's node for the bot: {reply}")
     return reply
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A bot of a scene: who it is, its token's attributes, where it stands, its tone."""
+
+    identity: str
+    where: tuple[float, float, float]
+    hz: float
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Scene:
+    """A running radio project with its bots speaking (see `_scene`)."""
+
+    ctl: Conductor
+    server: ServerView
+    engine: asyncio.Task[EngineResult]
+    conductor: rtc.Room
+    bots: dict[str, rtc.Room]
+    godot_sid: str
+
+    async def forwarded(self, identity: str) -> bool:
+        """Whether the server forwards `identity`'s audio to Godot now."""
+        return self.godot_sid in await self.server.subscribers(identity)
+
+    async def finish(self) -> EngineResult:
+        """Tell the scene to pass and return what the engine printed."""
+        await self.ctl.finish()
+        return (await asyncio.wait_for(self.engine, ENGINE_TIMEOUT)).check()
+
+
+@contextlib.asynccontextmanager
+async def _scene(
+    godot_engine: GodotWebEngine,
+    creds: tokens.Credentials,
+    runtime: RuntimeProcess,
+    room: str,
+    speakers: list[Speaker],
+    attributes: dict[str, str] | None = None,
+) -> AsyncIterator[Scene]:
+    """The radio project in `room` (Godot with `attributes`), each speaker a bot playing its
+    tone and sharing its pose; everything torn down at the end."""
+    server = ServerView(creds, room)
+    bots: dict[str, rtc.Room] = {}
+    stop = asyncio.Event()
+    posing: list[asyncio.Task[None]] = []
+    engine: asyncio.Task[EngineResult] | None = None
+    conductor = await join(creds, "conductor", room)
+    try:
+        async with contextlib.AsyncExitStack() as talking:
+            for who in speakers:
+                bot = bots[who.identity] = rtc.Room()
+                token = tokens.mint(
+                    creds, identity=who.identity, room=room, attributes=who.attributes
+                )
+                await bot.connect(creds.url, token)
+                posing.append(asyncio.create_task(_share_pose(bot, stop, who.where)))
+                tone = sine(who.hz, 1.0, RATE, amplitude=0.3)
+                await talking.enter_async_context(LoopTalker(bot, tone))
+            token = tokens.mint(creds, identity=GODOT, room=room, attributes=attributes)
+            args = [*runtime_args(runtime), f"--url={creds.url}", f"--token={token}"]
+            lines = EngineLines()
+            engine = asyncio.create_task(
+                godot_engine.run_async(
+                    PROJECT, user_args=args, timeout=ENGINE_TIMEOUT, on_line=lines.feed
+                )
+            )
+            await lines.wait("ROOM_CONNECTED", engine, 60)
+            ctl = Conductor(conductor, GODOT)
+            yield Scene(ctl, server, engine, conductor, bots, await server.sid(GODOT))
+    finally:
+        stop.set()
+        await asyncio.gather(*posing, return_exceptions=True)
+        if engine is not None:
+            await stop_engine(engine)
+        await server.aclose()
+        for bot in [*bots.values(), conductor]:
+            await bot.disconnect()
 
 
 TEAM = {"team": "red"}
@@ -195,92 +277,57 @@ async def test_a_team_channel_puts_teammates_on_the_radio_and_push_to_talk_follo
     LiveKitRadioChannel on "team" puts the red one on the radio and leaves the blue one
     unheard; with a talk attribute, the red one is on the radio only while it sets it, and
     Godot's own talking reaches the room as its attribute."""
-    creds = dev_credentials
-    server = ServerView(creds, ROOM + "-team")
-    red = rtc.Room()
-    blue = rtc.Room()
-    room = ROOM + "-team"
-    await red.connect(creds.url, tokens.mint(creds, identity=BOT, room=room, attributes=TEAM))
-    await blue.connect(
-        creds.url, tokens.mint(creds, identity=BLUE, room=room, attributes={"team": "blue"})
-    )
-    conductor = await join(creds, "conductor", room)
-    stop = asyncio.Event()
-    posing = [
-        asyncio.create_task(_share_pose(red, stop)),
-        asyncio.create_task(_share_pose(blue, stop, BLUE_FAR)),
-    ]
-    token = tokens.mint(creds, identity=GODOT, room=room, attributes=TEAM)
-    args = [*runtime_args(runtime), f"--url={creds.url}", f"--token={token}"]
-    lines = EngineLines()
-    engine: asyncio.Task[EngineResult] = asyncio.create_task(
-        godot_engine.run_async(PROJECT, user_args=args, timeout=ENGINE_TIMEOUT, on_line=lines.feed)
-    )
+    speakers = [Speaker(BOT, FAR, RED_HZ, TEAM), Speaker(BLUE, BLUE_FAR, BLUE_HZ, {"team": "blue"})]
     timings: dict[str, float] = {}
-    try:
-        async with (
-            LoopTalker(red, sine(RED_HZ, 1.0, RATE, amplitude=0.3)),
-            LoopTalker(blue, sine(BLUE_HZ, 1.0, RATE, amplitude=0.3)),
-        ):
-            await lines.wait("ROOM_CONNECTED", engine, 60)
-            godot_sid = await server.sid(GODOT)
-            ctl = Conductor(conductor, GODOT)
+    async with _scene(
+        godot_engine, dev_credentials, runtime, ROOM + "-team", speakers, TEAM
+    ) as scene:
+        ctl, engine = scene.ctl, scene.engine
 
-            async def forwarded(who: str) -> bool:
-                return godot_sid in await server.subscribers(who)
+        async def neither() -> bool:
+            return not (await scene.forwarded(BOT) or await scene.forwarded(BLUE))
 
-            async def neither() -> bool:
-                return not (await forwarded(BOT) or await forwarded(BLUE))
+        async def red_only() -> bool:
+            return await scene.forwarded(BOT) and not await scene.forwarded(BLUE)
 
-            async def red_only() -> bool:
-                return await forwarded(BOT) and not await forwarded(BLUE)
+        async def red_on_air() -> bool:
+            return await scene.forwarded(BOT)
 
-            async def red_on_air() -> bool:
-                return await forwarded(BOT)
+        await asyncio.sleep(2.0)
+        await until(neither, engine, 20, "both far bots left unsubscribed")
 
-            await asyncio.sleep(2.0)
-            await until(neither, engine, 20, "both far bots left unsubscribed")
+        await ctl.send("channel")  # always on the radio
+        await until(red_only, engine, 10, "the red bot forwarded, the blue one not")
+        await asyncio.sleep(SETTLE_S)
+        team = await _state(ctl)
+        blue_node = await _state(ctl, BLUE)
+        await ctl.send("capture", tag="TEAM", seconds=CAPTURE_S)
+        assert await red_only(), "the channel's subscriptions changed"
 
-            await ctl.send("channel")  # always on the radio
-            await until(red_only, engine, 10, "the red bot forwarded, the blue one not")
-            await asyncio.sleep(SETTLE_S)
-            team = await _state(ctl)
-            blue_node = await _state(ctl, BLUE)
-            await ctl.send("capture", tag="TEAM", seconds=CAPTURE_S)
-            assert await red_only(), "the channel's subscriptions changed"
+        await ctl.send("channel", talk_attribute="radio")  # push to talk on the radio
+        await until(neither, engine, 10, "the red bot off the radio until it talks")
+        await asyncio.sleep(SETTLE_S)
+        await ctl.send("capture", tag="QUIET", seconds=CAPTURE_S)
 
-            await ctl.send("channel", talk_attribute="radio")  # push to talk on the radio
-            await until(neither, engine, 10, "the red bot off the radio until it talks")
-            await asyncio.sleep(SETTLE_S)
-            await ctl.send("capture", tag="QUIET", seconds=CAPTURE_S)
+        await ctl.send("talk", on=True)
 
-            await ctl.send("talk", on=True)
+        def godot_talks() -> bool:
+            p = scene.conductor.remote_participants.get(GODOT)
+            return p is not None and p.attributes.get("radio") == "1"
 
-            def godot_talks() -> bool:
-                p = conductor.remote_participants.get(GODOT)
-                return p is not None and p.attributes.get("radio") == "1"
-
-            await until(godot_talks, engine, 10, "Godot's radio attribute seen by the room")
-            # The radio bus recorded from before the red bot's key until after it is heard.
-            onset = asyncio.create_task(ctl.reply("capture", tag="ONSET", seconds=ONSET_S))
-            await asyncio.sleep(0.5)
-            started = time.time()  # Godot's clock is this machine's: its acks carry it
-            await red.local_participant.set_attributes({"radio": "1"})
-            await until(red_on_air, engine, 10, "the red bot on the radio while it talks")
-            timings["forwarded"] = time.time() - started
-            timings["key"] = started - (await onset)["t"]
-            await asyncio.sleep(SETTLE_S)
-            talking = await _state(ctl)
-            await ctl.send("capture", tag="TALK", seconds=CAPTURE_S)
-            await ctl.finish()
-            result = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
-    finally:
-        stop.set()
-        await asyncio.gather(*posing, return_exceptions=True)
-        await stop_engine(engine)
-        await server.aclose()
-        for bot in (red, blue, conductor):
-            await bot.disconnect()
+        await until(godot_talks, engine, 10, "Godot's radio attribute seen by the room")
+        # The radio bus recorded from before the red bot's key until after it is heard.
+        onset = asyncio.create_task(ctl.reply("capture", tag="ONSET", seconds=ONSET_S))
+        await asyncio.sleep(0.5)
+        started = time.time()  # Godot's clock is this machine's: its acks carry it
+        await scene.bots[BOT].local_participant.set_attributes({"radio": "1"})
+        await until(red_on_air, engine, 10, "the red bot on the radio while it talks")
+        timings["forwarded"] = time.time() - started
+        timings["key"] = started - (await onset)["t"]
+        await asyncio.sleep(SETTLE_S)
+        talking = await _state(ctl)
+        await ctl.send("capture", tag="TALK", seconds=CAPTURE_S)
+        result = await scene.finish()
     print("\n".join(line for line in result.lines if not line.startswith("CAP_")))
     audio = {
         tag: captured_audio(result, f"CAP_{tag}")
@@ -336,64 +383,32 @@ async def test_a_zone_is_heard_flat_inside_and_as_configured_outside(
     """Two bots speak inside a LiveKitVoiceZone, 1 m and 13 m from where the player stands
     when inside it: inside, both are heard at one level; outside, 12 dB below what they are
     without the zone, or not at all when the zone is muted outside."""
-    creds = dev_credentials
-    room = ROOM + "-zone"
-    server = ServerView(creds, room)
-    a, b = rtc.Room(), rtc.Room()
-    await a.connect(creds.url, tokens.mint(creds, identity="bot-a", room=room))
-    await b.connect(creds.url, tokens.mint(creds, identity="bot-b", room=room))
-    conductor = await join(creds, "conductor", room)
-    stop = asyncio.Event()
-    posing = [
-        asyncio.create_task(_share_pose(a, stop, NEAR_IN)),
-        asyncio.create_task(_share_pose(b, stop, FAR_IN)),
-    ]
-    token = tokens.mint(creds, identity=GODOT, room=room)
-    args = [*runtime_args(runtime), f"--url={creds.url}", f"--token={token}"]
-    lines = EngineLines()
-    engine: asyncio.Task[EngineResult] = asyncio.create_task(
-        godot_engine.run_async(PROJECT, user_args=args, timeout=ENGINE_TIMEOUT, on_line=lines.feed)
-    )
+    speakers = [Speaker("bot-a", NEAR_IN, A_HZ), Speaker("bot-b", FAR_IN, B_HZ)]
     states: dict[str, dict[str, Any]] = {}
-    try:
-        async with (
-            LoopTalker(a, sine(A_HZ, 1.0, RATE, amplitude=0.3)),
-            LoopTalker(b, sine(B_HZ, 1.0, RATE, amplitude=0.3)),
-        ):
-            await lines.wait("ROOM_CONNECTED", engine, 60)
-            godot_sid = await server.sid(GODOT)
-            ctl = Conductor(conductor, GODOT)
+    async with _scene(godot_engine, dev_credentials, runtime, ROOM + "-zone", speakers) as scene:
+        ctl = scene.ctl
 
-            async def both_forwarded() -> bool:
-                subs = [await server.subscribers(who) for who in ("bot-a", "bot-b")]
-                return all(godot_sid in s for s in subs)
+        async def both_forwarded() -> bool:
+            return await scene.forwarded("bot-a") and await scene.forwarded("bot-b")
 
-            await until(both_forwarded, engine, 20, "both bots forwarded")
-            await asyncio.sleep(2 * SETTLE_S)  # the nodes at their poses
-            await ctl.send("capture", tag="BASE", seconds=CAPTURE_S)
-            await ctl.send("zone", outside=0, attenuation_db=OUTSIDE_DB, **ZONE)
-            await asyncio.sleep(SETTLE_S)
-            states["out"] = await _state(ctl, "bot-a")
-            await ctl.send("capture", tag="OUT", seconds=CAPTURE_S)
-            await ctl.send("move", to=[3.0, 1.6, 0.0])  # into the zone, 1 m from bot-a
-            await asyncio.sleep(SETTLE_S)
-            states["in"] = await _state(ctl, "bot-b")
-            await ctl.send("capture", tag="IN", seconds=CAPTURE_S)
-            await ctl.send("move", to=[0.0, 0.0, 0.0])
-            await ctl.send("zone", outside=1, **ZONE)  # muted outside
-            await asyncio.sleep(SETTLE_S)
-            states["muted"] = await _state(ctl, "bot-a")
-            await ctl.send("capture", tag="MUTED", seconds=CAPTURE_S)
-            still = await both_forwarded()
-            await ctl.finish()
-            result = (await asyncio.wait_for(engine, ENGINE_TIMEOUT)).check()
-    finally:
-        stop.set()
-        await asyncio.gather(*posing, return_exceptions=True)
-        await stop_engine(engine)
-        await server.aclose()
-        for bot in (a, b, conductor):
-            await bot.disconnect()
+        await until(both_forwarded, scene.engine, 20, "both bots forwarded")
+        await asyncio.sleep(2 * SETTLE_S)  # the nodes at their poses
+        await ctl.send("capture", tag="BASE", seconds=CAPTURE_S)
+        await ctl.send("zone", outside=0, attenuation_db=OUTSIDE_DB, **ZONE)
+        await asyncio.sleep(SETTLE_S)
+        states["out"] = await _state(ctl, "bot-a")
+        await ctl.send("capture", tag="OUT", seconds=CAPTURE_S)
+        await ctl.send("move", to=[3.0, 1.6, 0.0])  # into the zone, 1 m from bot-a
+        await asyncio.sleep(SETTLE_S)
+        states["in"] = await _state(ctl, "bot-b")
+        await ctl.send("capture", tag="IN", seconds=CAPTURE_S)
+        await ctl.send("move", to=[0.0, 0.0, 0.0])
+        await ctl.send("zone", outside=1, **ZONE)  # muted outside
+        await asyncio.sleep(SETTLE_S)
+        states["muted"] = await _state(ctl, "bot-a")
+        await ctl.send("capture", tag="MUTED", seconds=CAPTURE_S)
+        still = await both_forwarded()
+        result = await scene.finish()
     print("\n".join(line for line in result.lines if not line.startswith("CAP_")))
     rate = states["in"]["mix_rate"]
     level = {
