@@ -22,6 +22,9 @@ signal members_changed(identities: PackedStringArray)
 
 ## The value [member talk_attribute] has while a participant talks on the radio.
 const TALKING := "1"
+## How often every participant is looked at again, in seconds, besides the attribute and
+## join events (a placed node that took over a participant, a node the game changed).
+const REFRESH_S := 0.5
 
 ## The client whose room this channel is in; empty: the parent, if it is a [LiveKitClient].
 @export var client: LiveKitClient
@@ -47,6 +50,7 @@ var talking: bool = false:
 
 ## identity -> instance id of the node this channel put on the radio.
 var _on_radio: Dictionary[String, int] = {}
+var _since_refresh: float = 0.0
 
 
 func _ready() -> void:
@@ -60,6 +64,13 @@ func _ready() -> void:
 	client.participant_left.connect(func(identity: String) -> void: _on_radio.erase(identity))
 	client.room_disconnected.connect(_forget)
 	_refresh_all()
+
+
+func _process(delta: float) -> void:
+	_since_refresh += delta
+	if _since_refresh >= REFRESH_S:
+		_since_refresh = 0.0
+		_refresh_all()
 
 
 func _exit_tree() -> void:
@@ -115,18 +126,20 @@ func _refresh(identity: String, tell: bool = true) -> void:
 	if on_air and node == null:
 		node = client.create_participant_audio(identity)
 	var changed := false
-	if on_air and node != null and not _on_radio.has(identity):
+	var ours: int = _on_radio.get(identity, 0)
+	if on_air and node != null and ours != node.get_instance_id():  # not yet, or a new node
 		if node.voice_mode == ParticipantAudio.VoiceMode.RADIO:
+			_on_radio.erase(identity)
 			return  # the game's own radio: not the channel's to undo
 		if not radio_bus.is_empty():
 			node.radio_bus = radio_bus
 		node.voice_mode = ParticipantAudio.VoiceMode.RADIO
+		changed = not _on_radio.has(identity)
 		_on_radio[identity] = node.get_instance_id()
-		changed = true
 	elif not on_air and _on_radio.has(identity):
-		var ours := instance_from_id(_on_radio[identity]) as ParticipantAudio
-		if ours != null and ours == node:
-			ours.voice_mode = ParticipantAudio.VoiceMode.SPATIAL
+		var set_by_us := instance_from_id(ours) as ParticipantAudio
+		if set_by_us != null and set_by_us == node:
+			set_by_us.voice_mode = ParticipantAudio.VoiceMode.SPATIAL
 		_on_radio.erase(identity)
 		changed = true
 	if changed and tell:
