@@ -16,6 +16,9 @@ QUIET_BELOW_DB = 40.0
 """A stretch counts as quiet this far below the loudest millisecond of the audio at hand
 (and below an absolute floor the caller gives)."""
 
+TIE_BREAK = 0.001
+"""How much correlation being nearest the preferred lag is worth, at most (`best_lag`)."""
+
 Mono = npt.NDArray[np.float64]
 Splice = tuple[int, int]
 """Where in history + queue a splice ends its crossfade, and its lag (> 0 removes)."""
@@ -27,8 +30,9 @@ mix, and where the queue starts."""
 
 def best_lag(mono: Mono, at: int, lo: int, hi: int, window: int, prefer: int) -> tuple[int, float]:
     """The lag in [lo, hi] at which `mono[at - window : at]` best matches
-    `mono[at - window + lag : at + lag]` (normalised correlation; among near-equal matches the
-    one closest to `prefer`), and that correlation. The caller keeps every index in range."""
+    `mono[at - window + lag : at + lag]` (normalised correlation; among matches within
+    `TIE_BREAK` of each other the one closest to `prefer`), and that correlation. The caller
+    keeps every index in range."""
     ref = mono[at - window : at]
     seg = mono[at - window + lo : at + hi]
     dots = np.correlate(seg, ref, mode="valid")  # dots[k]: lag lo + k
@@ -36,8 +40,11 @@ def best_lag(mono: Mono, at: int, lo: int, hi: int, window: int, prefer: int) ->
     energy = squares[window:] - squares[:-window]
     ncc = dots / np.sqrt(energy * float(ref @ ref) + 1e-12)
     lags = np.arange(lo, hi + 1)
-    # A tone matches itself at every period: take the multiple nearest to `prefer`.
-    score = ncc - 0.05 * np.abs(lags - prefer) / max(1, hi - lo)
+    # A tone matches itself at every period, but exactly only at a multiple that is (near) a
+    # whole number of samples; the others leave a phase step of up to half a sample (660 Hz:
+    # 72.7 samples a period). So closeness to `prefer` only breaks near-ties: worth
+    # `TIE_BREAK` of correlation over the whole range, less than such a step costs.
+    score = ncc - TIE_BREAK * np.abs(lags - prefer) / max(1, hi - lo)
     best = int(np.argmax(score))
     return int(lags[best]), float(ncc[best])
 

@@ -66,3 +66,21 @@ def test_a_pitch_aligned_crossfaded_cut_is_not_found() -> None:
         # Cut by whole frames instead (the old drop): found.
         hard = np.concatenate((tone[:at], tone[at + 480 :]))
         assert measure_glitches(hard, RATE, FREQ).total == 1
+
+
+@pytest.mark.parametrize("freq", [523.25, 660.0, 987.8])
+@pytest.mark.parametrize(("lo", "hi", "prefer"), [(120, 720, 120), (4200, 5100, 4800)])
+def test_a_cut_of_a_tone_whose_period_is_no_whole_number_of_frames_is_not_found(
+    freq: float, lo: int, hi: int, prefer: int
+) -> None:
+    """The playout's two searches (a time-scale cut of 2.5-15 ms, a 100 ms catch-up): the
+    lag nearest the one preferred is a whole number of frames but no whole number of periods
+    (660 Hz: 72.7 frames), which left a phase step; the search takes the multiple that is
+    (nearly) a whole number of frames instead, within the same range."""
+    tone = sine(freq, 3.0, RATE)
+    stereo = np.repeat(tone[:, None], 2, axis=1)
+    for at in np.random.default_rng(11).integers(RATE, 2 * RATE, 25).tolist():
+        lag, _ = best_lag(tone.astype(np.float64), at, lo, hi, 480, prefer=prefer)
+        assert lo <= lag <= hi
+        found = measure_glitches(splice(stereo, at, lag, 240), RATE, freq)
+        assert found.total == 0, (freq, at, lag, found)
