@@ -30,7 +30,11 @@ longer than its buffer, which a real device's buffer may or may not cover); unde
 stand-in's: runtime late / its own loop stalled); frames the runtime dropped or repeated and
 Godot dropped; the stand-in's buffered level p50/p95; publish-to-buffer latency p50/p95
 (click handed to the publisher's source to the frame holding it pushed into the stand-in's
-generator, or read from the SDK's stream). The last lines are
+generator, or read from the SDK's stream); and publish-to-played, to the moment the stand-in's
+generator plays the click (its simulated audio clock: the bridge, the playout's cushion and
+Godot's buffer; Godot's mixer and the device's output latency, a few ms to tens of ms by
+platform, are not in it), with `mouth_to_played_ms_<condition>: p50 <ms> p95 <ms>` lines and,
+for windows of two minutes or more, p50/p95 per minute (growth shows there). The last lines are
 `glitches_vs_sdk_<condition>: <ratio>`, our glitches over the SDK's in the same window (the
 SDK's counted as at least 1, so a clean SDK does not divide by zero), and the same without
 those of the stand-in's own stalls; aim: at most 1.0. `excess_clicks` counts our clicks and
@@ -38,7 +42,7 @@ phase jumps beyond the SDK's: what a splice of ours could have caused (aim: 0).
 
 Run inside the loopback-only namespace, as root there (scripts/netns), in the heavy lock:
     flock /tmp/livekit-heavy.lock scripts/netns .venv/bin/python benchmarks/network.py
-        [--short] [--seconds S] [CONDITION ...]
+        [--short] [--seconds S] [--target-ms MS] [CONDITION ...]
 Full: 60 s per condition (~10 min); --short: 20 s (~5 min).
 """
 
@@ -76,6 +80,8 @@ CLICKER = "clicker"
 CLICK_PERIOD_S = 0.5
 WARMUP_S = 5.0
 HITCH_S, HITCH_EVERY_S = 0.25, 10.0
+RUNTIME_ARGS: list[str] = []
+"""Extra arguments of every runtime started (`--target-ms`)."""
 CONDITIONS = ("clean", "loss2", "loss5", "jitter", "loss_jitter", "cpu_stalls", "hitch")
 
 
@@ -147,6 +153,8 @@ class Side:
     chunks: dict[str, list[np.ndarray]] = field(default_factory=dict)
     click_frames: list[tuple[float, float]] = field(default_factory=list)
     """(arrival, peak) of each 10 ms of the click track."""
+    played_clicks: list[tuple[float, float]] = field(default_factory=list)
+    """(played at, peak) of each stretch of the click track the stand-in played (ours)."""
 
 
 @dataclass
@@ -167,6 +175,9 @@ class Result:
     buffered: tuple[float, float]
     latency_ours: tuple[float, float]
     latency_sdk: tuple[float, float]
+    latency_played: tuple[float, float]
+    played_by_minute: list[tuple[float, float, int]]
+    """p50, p95 and clicks found of each whole minute of publish-to-played (ours)."""
     clicks_heard: tuple[int, int, int]
     impairment: str
 
@@ -190,14 +201,51 @@ def _onsets(frames: list[tuple[float, float]]) -> list[float]:
     return found
 
 
-def _latency(sent: list[float], frames: list[tuple[float, float]]) -> tuple[list[float], int]:
+def _timed_latency(
+    sent: list[float], frames: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """(sent at, delay in ms) of each click in `sent` found in `frames` within a period."""
     got = _onsets(frames)
     delays = []
     for start in sent:
         later = [g - start for g in got if 0 <= g - start < CLICK_PERIOD_S]
         if later:
-            delays.append(min(later) * 1000)
-    return delays, len(sent)
+            delays.append((start, min(later) * 1000))
+    return delays
+
+
+def _latency(sent: list[float], frames: list[tuple[float, float]]) -> tuple[list[float], int]:
+    return [d for _, d in _timed_latency(sent, frames)], len(sent)
+
+
+def _by_minute(
+    sent: list[float], delays: list[tuple[float, float]], start: float
+) -> list[tuple[float, float, int]]:
+    """p50, p95 and count of the delays of the clicks sent in each whole minute from `start`."""
+    minutes = int((sent[-1] - start) // 60) if sent else 0
+    out = []
+    for m in range(minutes):
+        got = [d for at, d in delays if start + 60 * m <= at < start + 60 * (m + 1)]
+        out.append((*_p(got, 50, 95)[:2], len(got)))
+    return out
+
+
+def _played_clicks(godot: GodotStandIn, side: Side) -> None:
+    """Record when the stand-in's generator of the click track plays each stretch, and the
+    loudest sample in it (each stretch ends at its drain: the simulated audio clock)."""
+    gen = godot.generator_of(CLICKER)
+    assert gen is not None, "the stand-in has no generator for the click track"
+    drain = gen.drain
+
+    def timed(count: int, stalled: bool = False) -> np.ndarray:
+        out = drain(count, stalled)
+        if len(out):
+            loud = np.flatnonzero(np.abs(out).max(axis=1) > 0.2)
+            at = time.monotonic() - (len(out) - (loud[0] if len(loud) else 0)) / RATE
+            side.played_clicks.append((at, 1.0 if len(loud) else 0.0))
+        return out
+
+    gen.drain = timed  # type: ignore[method-assign]
 
 
 def _p(values: list[float], *qs: float) -> tuple[float, ...]:
@@ -224,7 +272,7 @@ async def _condition(server: DevServer, condition: str, seconds: float) -> Resul
     config = server.config
     creds = tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)
     room_name = f"net-{condition}"
-    runtime = start_runtime("--idle-exit", "0")
+    runtime = start_runtime("--idle-exit", "0", *RUNTIME_ARGS)
     speakers = subprocess.Popen(  # noqa: ASYNC220 (read by a thread)
         [sys.executable, __file__, "--speak", config.url, room_name, config.api_key,
          config.api_secret],
@@ -267,6 +315,7 @@ async def _condition(server: DevServer, condition: str, seconds: float) -> Resul
             token = tokens.mint(creds, identity="godot", room=room_name)
             assert (await godot.request("connect", url=config.url, token=token))["ok"]
             await godot.settle({*TONES, CLICKER}, wait=30)
+            _played_clicks(godot, ours)
             with _impairment(condition, config.rtc_udp_port) as impairment:
                 if condition == "hitch":
                     tasks.append(asyncio.create_task(_hitches(godot, stop)))
@@ -327,6 +376,7 @@ async def _measure(
     sdk_marks = {i: len(sdk.chunks.get(i, [])) for i in TONES}
     sent_from = len(sent)
     ours_clicks, sdk_clicks = len(ours.click_frames), len(sdk.click_frames)
+    played_from = len(ours.played_clicks)
     targets: list[float] = []
     end = start + seconds
     while time.monotonic() < end:
@@ -363,11 +413,13 @@ async def _measure(
     probe = sent[sent_from:-1]  # the last click may still be on its way
     lat_ours, total = _latency(probe, ours.click_frames[ours_clicks:])
     lat_sdk, _ = _latency(probe, sdk.click_frames[sdk_clicks:])
+    played = _timed_latency(probe, ours.played_clicks[played_from:])
     return Result(
         condition=condition, seconds=elapsed, ours=played_ours, sdk=played_sdk, own_stall=own_stall,
         underruns=underruns, stall_underruns=stall_underruns, targets=targets,
         buffered=_p(levels, 50, 95)[:2], latency_ours=_p(lat_ours, 50, 95)[:2],
-        latency_sdk=_p(lat_sdk, 50, 95)[:2],
+        latency_sdk=_p(lat_sdk, 50, 95)[:2], latency_played=_p([d for _, d in played], 50, 95)[:2],
+        played_by_minute=_by_minute(probe, played, start),
         clicks_heard=(len(lat_ours), len(lat_sdk), total), impairment="", **counters,
     )  # fmt: skip
 
@@ -392,6 +444,13 @@ def _report(r: Result) -> None:
         f"{r.latency_sdk[0]:.0f}/{r.latency_sdk[1]:.0f} (clicks found ours {r.clicks_heard[0]}, "
         f"sdk {r.clicks_heard[1]} of {r.clicks_heard[2]})"
     )
+    print(
+        f"  mouth_to_played_ms_{r.condition}: p50 {r.latency_played[0]:.0f} p95 "
+        f"{r.latency_played[1]:.0f} (ours, to the stand-in's generator playing it; the SDK's "
+        f"publish-to-frame p50 {r.latency_sdk[0]:.0f} p95 {r.latency_sdk[1]:.0f})"
+    )
+    for m, (p50, p95, n) in enumerate(r.played_by_minute):
+        print(f"    minute {m + 1}: publish-to-played p50 {p50:.0f} p95 {p95:.0f} ms ({n} clicks)")
     excess = max(0, r.splice_like(r.ours) - r.splice_like(r.sdk))
     print(f"  excess_clicks_{r.condition}: {excess}", flush=True)
 
@@ -434,7 +493,10 @@ if __name__ == "__main__":
     parser.add_argument("conditions", nargs="*", help=f"some of {', '.join(CONDITIONS)}")
     parser.add_argument("--short", action="store_true", help="20 s per condition")
     parser.add_argument("--seconds", type=float, help="seconds measured per condition")
+    parser.add_argument("--target-ms", type=float, help="the runtime's playout target (60)")
     args = parser.parse_args()
+    if args.target_ms is not None:
+        RUNTIME_ARGS += ["--target-ms", str(args.target_ms)]
     unknown = [c for c in args.conditions if c not in CONDITIONS]
     if unknown:
         parser.error(f"unknown conditions {unknown}; expected some of {', '.join(CONDITIONS)}")
