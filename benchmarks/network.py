@@ -42,7 +42,7 @@ phase jumps beyond the SDK's: what a splice of ours could have caused (aim: 0).
 
 Run inside the loopback-only namespace, as root there (scripts/netns), in the heavy lock:
     flock /tmp/livekit-heavy.lock scripts/netns .venv/bin/python benchmarks/network.py
-        [--short] [--seconds S] [--target-ms MS] [CONDITION ...]
+        [--short] [--seconds S] [--target-ms MS] [--frame-ms 10|20] [CONDITION ...]
 Full: 60 s per condition (~10 min); --short: 20 s (~5 min).
 """
 
@@ -81,7 +81,7 @@ CLICK_PERIOD_S = 0.5
 WARMUP_S = 5.0
 HITCH_S, HITCH_EVERY_S = 0.25, 10.0
 RUNTIME_ARGS: list[str] = []
-"""Extra arguments of every runtime started (`--target-ms`)."""
+"""Extra arguments of every runtime started (`--target-ms`, `--frame-ms`)."""
 CONDITIONS = ("clean", "loss2", "loss5", "jitter", "loss_jitter", "cpu_stalls", "hitch")
 
 
@@ -494,9 +494,12 @@ if __name__ == "__main__":
     parser.add_argument("--short", action="store_true", help="20 s per condition")
     parser.add_argument("--seconds", type=float, help="seconds measured per condition")
     parser.add_argument("--target-ms", type=float, help="the runtime's playout target (60)")
+    parser.add_argument("--frame-ms", type=int, help="the frames the runtime reads (10 or 20)")
     args = parser.parse_args()
     if args.target_ms is not None:
         RUNTIME_ARGS += ["--target-ms", str(args.target_ms)]
+    if args.frame_ms is not None:
+        RUNTIME_ARGS += ["--frame-ms", str(args.frame_ms)]
     unknown = [c for c in args.conditions if c not in CONDITIONS]
     if unknown:
         parser.error(f"unknown conditions {unknown}; expected some of {', '.join(CONDITIONS)}")
