@@ -154,7 +154,8 @@ class Side:
     click_frames: list[tuple[float, float]] = field(default_factory=list)
     """(arrival, peak) of each 10 ms of the click track."""
     played_clicks: list[tuple[float, float]] = field(default_factory=list)
-    """(played at, peak) of each stretch of the click track the stand-in played (ours)."""
+    """(when its click was played, or its start; 1.0 with a click in it, else 0.0) of each
+    stretch of the click track the stand-in played (ours)."""
 
 
 @dataclass
@@ -231,8 +232,8 @@ def _by_minute(
 
 
 def _played_clicks(godot: GodotStandIn, side: Side) -> None:
-    """Record when the stand-in's generator of the click track plays each stretch, and the
-    loudest sample in it (each stretch ends at its drain: the simulated audio clock)."""
+    """Record when the stand-in's generator of the click track plays each stretch, and whether
+    a click is in it (each stretch ends at its drain: the simulated audio clock)."""
     gen = godot.generator_of(CLICKER)
     assert gen is not None, "the stand-in has no generator for the click track"
     drain = gen.drain
