@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig
 from support.godot_standin import GodotStandIn
 from support.net import free_port
-from support.runtime import start_runtime
+from support.runtime import start_bots, start_runtime
 
 WINDOW_S = 15.0
 FRAME_MS = (10, 20)
@@ -67,13 +66,6 @@ def _machine_busy() -> tuple[float, float]:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def _start_bots(exe: str, room: str, count: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [exe, "bots", "--room", room, "--count", str(count)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -155,10 +147,7 @@ async def measure(server: DevServer, count: int, config: Config) -> Sample:
     bots = None
     try:
         if count:
-            exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
-            env = {**os.environ, "LIVEKIT_URL": cfg.url, "LIVEKIT_API_KEY": cfg.api_key,
-                   "LIVEKIT_API_SECRET": cfg.api_secret}  # fmt: skip
-            bots = _start_bots(str(exe), room, count, env)
+            bots = start_bots(cfg.url, cfg.api_key, cfg.api_secret, room, count)
         async with GodotStandIn(runtime.url, runtime.key, config.mix_rate) as godot:
             token = tokens.mint(creds, identity=LISTENER, room=room)
             assert (await godot.request("connect", url=cfg.url, token=token))["ok"]

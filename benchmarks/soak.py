@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +30,7 @@ from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig
 from support.godot_standin import GodotStandIn
 from support.net import free_port
-from support.runtime import start_runtime
+from support.runtime import start_bots, start_runtime
 
 RATE = 48_000
 WARMUP_S = 60.0
@@ -59,17 +57,6 @@ def _lost(godot: GodotStandIn, stats: dict) -> tuple[int, int]:
     return lost, total
 
 
-def _start_bots(config: ServerConfig, count: int) -> subprocess.Popen[bytes]:
-    exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
-    assert exe, "livekit-godot is not installed next to this Python"
-    env = {**os.environ, "LIVEKIT_URL": config.url, "LIVEKIT_API_KEY": config.api_key,
-           "LIVEKIT_API_SECRET": config.api_secret}  # fmt: skip
-    return subprocess.Popen(
-        [exe, "bots", "--room", ROOM, "--count", str(count)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 async def _stats(godot: GodotStandIn) -> dict:
     await godot.send("stats")
     return await godot.wait_for("stats")
@@ -80,7 +67,7 @@ async def main(minutes: int, bots: int) -> None:
     server = DevServer(config).start()
     creds = tokens.Credentials(url=config.url, api_key=config.api_key, api_secret=config.api_secret)
     runtime = start_runtime("--idle-exit", "0")
-    speakers = _start_bots(config, bots)
+    speakers = start_bots(config.url, config.api_key, config.api_secret, ROOM, bots)
     rows: list[tuple[float, float, float, float, float]] = []
     try:
         async with GodotStandIn(runtime.url, runtime.key, RATE) as godot:

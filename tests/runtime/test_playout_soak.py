@@ -4,10 +4,6 @@ and no more than 1 % of the audio is dropped (by the runtime or by Godot) or mis
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -15,7 +11,7 @@ import pytest
 
 from livekit_godot import tokens
 from support.godot_standin import GodotStandIn
-from support.runtime import RuntimeProcess, start_runtime
+from support.runtime import RuntimeProcess, start_bots, start_runtime
 
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -35,15 +31,8 @@ def runtime(loopback_only: None) -> Iterator[RuntimeProcess]:
 @pytest.fixture
 def bots(dev_credentials: tokens.Credentials) -> Iterator[None]:
     """Two demo bots in their own process (`livekit-godot bots`), as a developer runs them."""
-    exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
-    assert exe
-    env = {**os.environ, "LIVEKIT_URL": dev_credentials.url,
-           "LIVEKIT_API_KEY": dev_credentials.api_key,
-           "LIVEKIT_API_SECRET": dev_credentials.api_secret}  # fmt: skip
-    proc = subprocess.Popen(
-        [exe, "bots", "--room", "soak-room", "--count", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    creds = dev_credentials
+    proc = start_bots(creds.url, creds.api_key, creds.api_secret, "soak-room", 2)
     yield
     proc.terminate()
     assert proc.wait(20) == 0

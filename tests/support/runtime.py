@@ -134,3 +134,18 @@ def start_runtime(
     proc.wait(5)
     proc.stdin.close()
     raise AssertionError("runtime did not announce itself:\n" + "\n".join(stderr))
+
+
+def start_bots(
+    url: str, api_key: str, api_secret: str, room: str, count: int
+) -> subprocess.Popen[bytes]:
+    """`livekit-godot bots` in a process of its own: `count` demo bots speaking in `room`, as a
+    developer runs them (credentials from the environment, output discarded)."""
+    exe = shutil.which("livekit-godot", path=os.path.dirname(sys.executable))
+    assert exe, "livekit-godot is not installed next to this Python"
+    env = {**os.environ, "LIVEKIT_URL": url, "LIVEKIT_API_KEY": api_key,
+           "LIVEKIT_API_SECRET": api_secret}  # fmt: skip
+    return subprocess.Popen(
+        [exe, "bots", "--room", room, "--count", str(count)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
