@@ -60,7 +60,7 @@ import numpy.typing as npt
 
 from .._errors import ConfigError
 from ._jitter import Gaps, GodotClock, Lateness
-from ._splice import Buffer, Splice, Wait, best_lag, quiet_run, splice
+from ._splice import Buffer, Splice, SpliceSearch, Wait, splice
 
 Stereo = npt.NDArray[np.float32]
 Frames = npt.NDArray[np.int16] | npt.NDArray[np.float32]
@@ -78,8 +78,6 @@ HISTORY_MS = 40.0
 """Audio already sent that is kept to compare with (and to repeat from)."""
 QUIET_DBFS = -50.0
 """Level below which a stretch counts as quiet, wherever the voice is..."""
-MIN_MATCH = 0.8
-"""Normalised correlation a time-scale splice needs (catch-up above the band needs none)."""
 SETTLE_S = 0.1
 """How long the level must stay off target before a time-scale splice (a burst of audio
 after a stall arrives within this, frame by frame)."""
@@ -225,12 +223,15 @@ class SlotPlayout:
     def __post_init__(self) -> None:
         self.raised_ms = self.config.target_ms
         c = self.config
-        self._fade = c.frames(c.splice_ms)
-        self._window = max(c.frames(MATCH_MS), self._fade)
-        self._pitch_min = c.frames(PITCH_MIN_MS)
-        self._pitch_max = c.frames(PITCH_MAX_MS)
+        fade = c.frames(c.splice_ms)
+        self._search = SpliceSearch(
+            fade=fade,
+            window=max(c.frames(MATCH_MS), fade),
+            pitch_min=c.frames(PITCH_MIN_MS),
+            pitch_max=c.frames(PITCH_MAX_MS),
+            block=max(1, c.frames(1.0)),
+        )
         self._keep = c.frames(HISTORY_MS)
-        self._block = max(1, c.frames(1.0))
 
     @property
     def jitter_ms(self) -> float:
@@ -272,7 +273,8 @@ class SlotPlayout:
         if self.queued > limit and len(self.queue) > 1:
             # Godot has not taken audio for a while: cut back to the target, as above the band.
             buf = self._buffer()
-            plan = self._cut(buf, self.queued - self.config.frames(self.target_ms), hard=True)
+            excess = self.queued - self.config.frames(self.target_ms)
+            plan = self._search.cut(buf, excess, self._floor(), hard=True)
             if isinstance(plan, tuple):
                 spliced = self._spliced(buf, *plan)
                 self.queue.clear()
@@ -376,7 +378,8 @@ class SlotPlayout:
         self.level_time = now
         self._sent_until = max(self._sent_until, now) + count / self.config.mix_rate
         self._stretch_credit = min(
-            self._stretch_credit + count * self.config.stretch_pct / 100, float(self._pitch_min)
+            self._stretch_credit + count * self.config.stretch_pct / 100,
+            float(self._search.pitch_min),
         )
         self._remember(out)
         return out
@@ -396,14 +399,19 @@ class SlotPlayout:
             self._off_side, self._off_since = side, now
         settled = self._off_since is not None and now - self._off_since >= SETTLE_S
         above = total > target + band
-        stretch = config.stretch_pct > 0 and settled and self._stretch_credit >= self._pitch_min
+        credit = self._stretch_credit >= self._search.pitch_min
+        stretch = config.stretch_pct > 0 and settled and credit
         if above or (stretch and side):
             buf = self._buffer()
             plan: Splice | Wait | None
             if above or side > 0:
-                plan = self._cut(buf, round(total - target), hard=above, can_wait=level >= target)
+                plan = self._search.cut(
+                    buf, round(total - target), self._floor(), hard=above, can_wait=level >= target
+                )
             else:
-                plan = self._repeat(buf, round(target - total))
+                plan = self._search.repeat(
+                    buf, round(target - total), self._floor(), self._stretch_credit
+                )
             if plan == "wait":
                 return None
             if isinstance(plan, tuple):
@@ -424,62 +432,9 @@ class SlotPlayout:
         full = 32768.0 if self.queue[0].dtype == np.int16 else 1.0
         return full * 10 ** (QUIET_DBFS / 20)
 
-    def _cut(
-        self, buf: Buffer, excess: int, *, hard: bool, can_wait: bool = False
-    ) -> Splice | Wait | None:
-        """Where and how much to remove from `buf` (`_buffer`), (at, lag); None for nothing
-        (a time-scale cut that finds no good match), or "wait" for one more frame first."""
-        fade, window = self._fade, self._window
-        audio, mono, begin = buf
-        n = len(audio)
-        # A quiet stretch in what is queued: cut there, as much as is needed (unheard).
-        start, end = quiet_run(mono, begin, self._block, self._floor())
-        if end - start - fade >= (excess // 2 if hard else self._pitch_min):
-            return start + fade, min(excess, end - start - fade)
-        at = max(begin + fade, window)  # the crossfade only touches unsent audio
-        room = n - at  # the most that can be removed at `at`
-        if hard and can_wait and room < excess:
-            return "wait"  # Godot has enough: cut once, when the whole excess is queued
-        if hard:
-            lo = max(self._pitch_min, min(excess - self._pitch_max, room - self._pitch_max))
-            hi = min(excess + self._pitch_max // 2, room)
-            prefer = excess
-        else:
-            lo, hi = self._pitch_min, min(self._pitch_min + self._pitch_max, room)
-            prefer = self._pitch_min
-        if hi - lo < self._pitch_max:  # cannot search a whole pitch period's range yet
-            if can_wait:
-                return "wait"
-            if hi < lo or not hard:
-                return None
-        lag, match = best_lag(mono, at, lo, hi, window, prefer)
-        if not hard and match < MIN_MATCH:
-            return None
-        return at, lag
-
-    def _repeat(self, buf: Buffer, deficit: int) -> Splice | None:
-        """Where and how much of `buf` to repeat to rebuild the cushion: (at, -length), or
-        None."""
-        fade, window = self._fade, self._window
-        audio, mono, begin = buf
-        n = len(audio)
-        if n - begin < fade:
-            return None
-        start, end = quiet_run(mono, begin, self._block, self._floor())
-        if end - start - fade >= self._pitch_min:
-            length = min(deficit, end - start - fade, max(1, int(self._stretch_credit)))
-            return end, -length
-        at = n  # repeat from the newest audio: what follows is the next frame, unchanged
-        lo = -min(self._pitch_min + self._pitch_max, at - window)
-        hi = -self._pitch_min
-        if hi - lo < self._pitch_max:
-            return None  # too little history yet
-        lag, match = best_lag(mono, at, lo, hi, window, hi)
-        return (at, lag) if match >= MIN_MATCH else None
-
     def _spliced(self, buf: Buffer, at: int, lag: int, *, timescale: bool = False) -> Frames:
         audio, _, begin = buf
-        out = splice(audio, at, lag, self._fade)[begin:]
+        out = splice(audio, at, lag, self._search.fade)[begin:]
         self.splices += 1
         if lag > 0:
             self.dropped += lag
@@ -495,8 +450,8 @@ class SlotPlayout:
         return np.concatenate(list(self.queue)) if len(self.queue) > 1 else self.queue[0]
 
     def _faded_in(self, frames: Frames) -> Frames:
-        count = min(self._fade, len(frames))
-        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(count) + 0.5) / self._fade)
+        count = min(self._search.fade, len(frames))
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(count) + 0.5) / self._search.fade)
         out = frames.astype(np.float32)
         out[:count] *= ramp.astype(np.float32)[:, None]
         self.fade_ins += 1

@@ -1,11 +1,13 @@
 """The splice primitives of the playout control (runtime/_playout.py): where audio best
-matches itself, a crossfaded cut or repeat there, and the quiet stretches to cut in.
+matches itself, a crossfaded cut or repeat there, the quiet stretches to cut in, and the
+search that plans each cut or repeat from them (`SpliceSearch`).
 
 numpy on whole arrays; no per-sample Python loop.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -16,6 +18,8 @@ QUIET_BELOW_DB = 40.0
 """A stretch counts as quiet this far below the loudest millisecond of the audio at hand
 (and below an absolute floor the caller gives)."""
 
+MIN_MATCH = 0.8
+"""Normalised correlation a time-scale splice needs (catch-up above the band needs none)."""
 TIE_BREAK = 0.001
 """How much correlation being nearest the preferred lag is worth, at most (`best_lag`)."""
 
@@ -75,3 +79,70 @@ def quiet_run(mono: Mono, begin: int, block: int, floor: float) -> tuple[int, in
         return begin, begin
     longest = int(np.argmax(ends - starts))
     return begin + int(starts[longest]) * block, begin + int(ends[longest]) * block
+
+
+@dataclass(frozen=True)
+class SpliceSearch:
+    """Where a splice goes and how long it is, in one slot's frames: the crossfade (`fade`),
+    the audio compared (`window`), the pitch periods searched (`pitch_min` to `pitch_max`)
+    and the block quiet stretches are measured in."""
+
+    fade: int
+    window: int
+    pitch_min: int
+    pitch_max: int
+    block: int
+
+    def cut(
+        self, buf: Buffer, excess: int, floor: float, *, hard: bool, can_wait: bool = False
+    ) -> Splice | Wait | None:
+        """Where and how much to remove from `buf`, (at, lag); None for nothing (a time-scale
+        cut that finds no good match), or "wait" for one more frame first. `floor`: the level
+        below which a stretch counts as quiet."""
+        fade, window = self.fade, self.window
+        audio, mono, begin = buf
+        n = len(audio)
+        # A quiet stretch in what is queued: cut there, as much as is needed (unheard).
+        start, end = quiet_run(mono, begin, self.block, floor)
+        if end - start - fade >= (excess // 2 if hard else self.pitch_min):
+            return start + fade, min(excess, end - start - fade)
+        at = max(begin + fade, window)  # the crossfade only touches unsent audio
+        room = n - at  # the most that can be removed at `at`
+        if hard and can_wait and room < excess:
+            return "wait"  # Godot has enough: cut once, when the whole excess is queued
+        if hard:
+            lo = max(self.pitch_min, min(excess - self.pitch_max, room - self.pitch_max))
+            hi = min(excess + self.pitch_max // 2, room)
+            prefer = excess
+        else:
+            lo, hi = self.pitch_min, min(self.pitch_min + self.pitch_max, room)
+            prefer = self.pitch_min
+        if hi - lo < self.pitch_max:  # cannot search a whole pitch period's range yet
+            if can_wait:
+                return "wait"
+            if hi < lo or not hard:
+                return None
+        lag, match = best_lag(mono, at, lo, hi, window, prefer)
+        if not hard and match < MIN_MATCH:
+            return None
+        return at, lag
+
+    def repeat(self, buf: Buffer, deficit: int, floor: float, credit: float) -> Splice | None:
+        """Where and how much of `buf` to repeat to rebuild the cushion: (at, -length), or
+        None; `credit`: the most a quiet stretch may repeat."""
+        fade, window = self.fade, self.window
+        audio, mono, begin = buf
+        n = len(audio)
+        if n - begin < fade:
+            return None
+        start, end = quiet_run(mono, begin, self.block, floor)
+        if end - start - fade >= self.pitch_min:
+            length = min(deficit, end - start - fade, max(1, int(credit)))
+            return end, -length
+        at = n  # repeat from the newest audio: what follows is the next frame, unchanged
+        lo = -min(self.pitch_min + self.pitch_max, at - window)
+        hi = -self.pitch_min
+        if hi - lo < self.pitch_max:
+            return None  # too little history yet
+        lag, match = best_lag(mono, at, lo, hi, window, hi)
+        return (at, lag) if match >= MIN_MATCH else None
