@@ -42,6 +42,8 @@ AH_S, OO_S = 0.4, 0.25
 AH_DB, OO_DB = -14.0, -24.0
 """Their RMS levels: the test tells the vowels apart by how loud Godot plays each (a length
 is changed by the playout's cuts and underruns on a loaded machine, a level is not)."""
+FALL_S = 0.3
+"""The level must be below -50 dB this soon after a burst Godot played ends (the issue's aim)."""
 FRAGMENT = 0.6
 """A burst Godot played for less than this share of its vowel's length was cut short."""
 OPEN, ROUND = 1, 3
@@ -125,10 +127,11 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
     assert int(result.value("VISEME_SIGNALS")) >= 4
     assert int(result.value("LOCAL_SIGNALS")) > 50
 
-    # The bursts Godot played: its bus peak above -40 dB, between stretches below -60 dB.
+    # The bursts Godot played: its bus peak above -40 dB, between stretches below -60 dB;
+    # one that ends less than the fall's allowance before the recording does cannot be judged.
     bursts = [
         (t[a], t[b - 1]) for a, b in _runs(peak > -40.0)
-        if a > 0 and b < len(t) and t[b - 1] - t[a] > 0.1
+        if a > 0 and t[b - 1] + FALL_S < t[-1] and t[b - 1] - t[a] > 0.1
     ]  # fmt: skip
     assert len(bursts) >= 6, bursts
     loudness = [float(np.median(peak[(t >= s) & (t <= e)])) for s, e in bursts]
@@ -172,7 +175,7 @@ async def test_levels_mouths_and_visemes_follow_what_godot_plays(
     assert min(shares) >= 0.8, report
     assert min(mouths) > 0.5, report
     assert max(rises) <= 0.1, report
-    assert max(falls) <= 0.3, report
+    assert max(falls) <= FALL_S, report
 
     # The mouth is the level, mapped; closed in silence.
     expected_mouth = np.clip((level + 50.0) / 30.0, 0.0, 1.0)
