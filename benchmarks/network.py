@@ -56,6 +56,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ from livekit import rtc
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig
+from support.clicks import delays, onsets, publish_clicks
 from support.glitch_meter import Glitches, measure_glitches
 from support.godot_standin import GodotStandIn
 from support.impair import CpuStalls, Impairment, impairment_unavailable
@@ -102,26 +104,11 @@ def _impairment(condition: str, rtc_port: int) -> contextlib.AbstractContextMana
 # --- the speakers' process: python benchmarks/network.py --speak URL ROOM KEY SECRET ---
 
 
-async def _clicks(room: rtc.Room, stop: asyncio.Event) -> None:
-    source = rtc.AudioSource(RATE, 1, queue_size_ms=20)  # shallow: stamped as it leaves
-    track = rtc.LocalAudioTrack.create_audio_track("clicks", source)
-    await room.local_participant.publish_track(
-        track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-    )
-    quiet = np.zeros(FRAME, dtype=np.int16)
-    click = quiet.copy()
-    click[:48] = 20000
-    every = int(CLICK_PERIOD_S * 100)
-    start = time.monotonic()
-    n = 0
-    while not stop.is_set():
-        await asyncio.sleep(max(0.0, start + n * 0.01 - time.monotonic()))
-        data = click if n % every == 0 else quiet
-        await source.capture_frame(rtc.AudioFrame(data.tobytes(), RATE, 1, FRAME))
-        if n % every == 0:
-            print(f"click {time.monotonic():.6f}", flush=True)
-        n += 1
-    await source.aclose()
+def _clicks(room: rtc.Room, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+    def say(at: float) -> None:
+        print(f"click {at:.6f}", flush=True)
+
+    return publish_clicks(room, stop, say, period_s=CLICK_PERIOD_S, clock=time.monotonic)
 
 
 async def _speak(url: str, room_name: str, key: str, secret: str) -> None:
@@ -192,27 +179,11 @@ class Result:
         return sum(g.clicks + g.phase_jumps for g in side.values())
 
 
-def _onsets(frames: list[tuple[float, float]]) -> list[float]:
-    found, previous = [], False
-    for at, peak in frames:
-        loud = peak > 0.2
-        if loud and not previous:
-            found.append(at)
-        previous = loud
-    return found
-
-
 def _timed_latency(
     sent: list[float], frames: list[tuple[float, float]]
 ) -> list[tuple[float, float]]:
     """(sent at, delay in ms) of each click in `sent` found in `frames` within a period."""
-    got = _onsets(frames)
-    delays = []
-    for start in sent:
-        later = [g - start for g in got if 0 <= g - start < CLICK_PERIOD_S]
-        if later:
-            delays.append((start, min(later) * 1000))
-    return delays
+    return delays(sent, onsets(frames), CLICK_PERIOD_S)
 
 
 def _latency(sent: list[float], frames: list[tuple[float, float]]) -> tuple[list[float], int]:
