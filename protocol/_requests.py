@@ -122,6 +122,8 @@ class Hearing(Request):
     max_audible: int | None = None
     hysteresis: float | None = None
     margin: float | None = None
+    far_pose_hz: Annotated[float | None, Range(0, 20)] = None
+    """Pose packets a second for participants beyond twice the range (0: every packet)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -305,6 +305,70 @@ class PoseSender:
         return encode_pose(0, pose)[5:]
 
 
+DEFAULT_FAR_POSE_HZ = 2.0
+"""Pose packets per second for participants far beyond hearing (see `FarPoses`)."""
+
+
+class FarPoses:
+    """Sends the local pose less often to participants far beyond hearing.
+
+    Every pose packet received costs its receiver the LiveKit SDK's handling of a data packet
+    (a few hundred microseconds of Python here), so in a large room everyone's poses would
+    dominate. A participant farther than `far_m` from the local player (twice the hearing
+    range, see `far_distance`) gets at most `rate_hz` packets a second instead of every one;
+    anyone nearer, or whose pose is unknown, gets them all. The local player's receivers do
+    not hear it at that distance when they use the same hearing range, and by the time either
+    walks back within it they get every packet again. `rate_hz` 0 turns this off.
+    """
+
+    def __init__(
+        self, rate_hz: float = DEFAULT_FAR_POSE_HZ, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate_hz = check_far_pose_rate(rate_hz)
+        self._clock = clock
+        self._last: dict[str, float] = {}
+
+    def destinations(
+        self, local: Pose | None, others: Mapping[str, Pose | None], far_m: float
+    ) -> list[str] | None:
+        """Who gets the packet going out now: None for everyone in the room, else the
+        identities (possibly none). Call once per packet sent."""
+        if self.rate_hz <= 0 or far_m <= 0 or local is None:
+            return None
+        now = self._clock()
+        interval = 1.0 / self.rate_hz
+        chosen: list[str] = []
+        skipped = False
+        for identity, pose in others.items():
+            if pose is not None and local.distance_to(pose) > far_m:
+                if now - self._last.get(identity, -math.inf) < interval - _CLOCK_SLACK:
+                    skipped = True
+                    continue
+                self._last[identity] = now
+            chosen.append(identity)
+        for gone in self._last.keys() - others.keys():
+            del self._last[gone]
+        return chosen if skipped else None
+
+
+def far_distance(policy: HearingPolicy) -> float:
+    """Beyond this many metres a participant is far (`FarPoses`): twice the hearing range;
+    0 (nobody is far) without one."""
+    return 2.0 * policy.range_m
+
+
+def check_far_pose_rate(rate_hz: object) -> float:
+    """`rate_hz` as a valid far pose rate (0 = off, else up to the protocol's 20 Hz), or
+    `ConfigError` saying what was expected."""
+    if isinstance(rate_hz, bool) or not isinstance(rate_hz, int | float):
+        raise ConfigError(f"far pose rate: {rate_hz!r}; expected a number of packets a second")
+    if not math.isfinite(rate_hz) or not 0 <= rate_hz <= MAX_POSE_RATE_HZ:
+        raise ConfigError(
+            f"far pose rate: {rate_hz!r}; expected 0 (off) to {MAX_POSE_RATE_HZ:g} packets a second"
+        )
+    return float(rate_hz)
+
+
 @dataclass(frozen=True)
 class HearingPolicy:
     """Which remote audio the runtime subscribes to (the `hearing` request).

@@ -46,7 +46,16 @@ from ._join import join_token, normalise_url
 from ._mic import MicPipeline
 from ._mic_sender import MicSender
 from ._playout import PlayoutConfig
-from ._presence import POSE_TOPIC, HearingPolicy, Pose, PoseSender, PoseTracker, decode_pose
+from ._presence import (
+    POSE_TOPIC,
+    FarPoses,
+    HearingPolicy,
+    Pose,
+    PoseSender,
+    PoseTracker,
+    decode_pose,
+    far_distance,
+)
 from ._remote_audio import OpenStream, RemoteAudio, open_audio_stream
 from ._room_events import RoomEvents, attributes_of, participant_info
 from ._room_state import RoomState, check_transition
@@ -99,6 +108,8 @@ class RoomSession:
         self.subscriptions = Subscriptions()
         self.poses = PoseTracker()
         self.pose_sender = PoseSender()
+        self.far_poses = FarPoses()
+        self._pose_moved = asyncio.Event()
         self.poses_sent = 0
 
     # --- lifecycle ------------------------------------------------------------------
@@ -355,6 +366,7 @@ class RoomSession:
             pose = Pose(request.p, request.f)
             self.subscriptions.listener = pose
             self.pose_sender.update(pose)
+            self._pose_moved.set()  # the presence loop may be waiting out a keep-alive
         else:
             current = self.subscriptions.policy
             self.subscriptions.policy = HearingPolicy(
@@ -363,6 +375,7 @@ class RoomSession:
                 hysteresis=request.get("hysteresis", current.hysteresis),
                 swap_margin_m=request.get("margin", current.swap_margin_m),
             )
+            self.far_poses.rate_hz = request.get("far_pose_hz", self.far_poses.rate_hz)
             self.update_subscriptions()
 
     async def _presence_loop(self, room: rtc.Room) -> None:
@@ -371,14 +384,28 @@ class RoomSession:
         loop = asyncio.get_running_loop()
         while True:
             due = self.pose_sender.due_in()
-            await asyncio.sleep(min(SUBSCRIPTION_CHECK_S, due if due is not None else 1.0))
+            wait = min(SUBSCRIPTION_CHECK_S, due if due is not None else 1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._pose_moved.wait(), wait)
+            self._pose_moved.clear()
             packet = self.pose_sender.poll()
             if packet is not None:
-                await room.local_participant.publish_data(packet, reliable=False, topic=POSE_TOPIC)
-                self.poses_sent += 1
+                await self._send_pose(room, packet)
             if loop.time() >= next_check:
                 next_check = loop.time() + SUBSCRIPTION_CHECK_S
                 self.update_subscriptions()
+
+    async def _send_pose(self, room: rtc.Room, packet: bytes) -> None:
+        """To everyone, or (`FarPoses`) to those near and the far ones whose turn it is."""
+        others = {identity: self.poses.get(identity) for identity in room.remote_participants}
+        far_m = far_distance(self.subscriptions.policy)
+        to = self.far_poses.destinations(self.subscriptions.listener, others, far_m)
+        if to is not None and not to:
+            return
+        await room.local_participant.publish_data(
+            packet, reliable=False, topic=POSE_TOPIC, destination_identities=to or []
+        )
+        self.poses_sent += 1
 
     async def _voice_loop(self) -> None:
         """Send the avatars' values about 30 times a second while any of them changes."""

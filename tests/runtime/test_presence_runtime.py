@@ -183,3 +183,78 @@ async def test_max_audible_does_not_flap_between_two_swaying_participants(
     assert with_hysteresis == 0
     assert len(heard) == 1
     assert without >= 4, "the test's sway is too small to show flapping without hysteresis"
+
+
+async def _walk_listener(godot: GodotStandIn, stop: asyncio.Event) -> None:
+    """The local player walks slowly along x near the origin: a new pose every 50 ms."""
+    step = 0
+    while not stop.is_set():
+        step += 1
+        await godot.send("pose", p=Vector3(0.01 * step, 0, 0), f=Vector3(0, 0, -1))
+        await asyncio.sleep(0.05)
+
+
+class PoseCounter:
+    """Counts the pose packets one SDK participant receives from `sender`."""
+
+    def __init__(self, room: rtc.Room, sender: str) -> None:
+        self.count = 0
+
+        def on_data(packet: rtc.DataPacket) -> None:
+            who = packet.participant.identity if packet.participant else ""
+            if packet.topic == POSE_TOPIC and who == sender:
+                self.count += 1
+
+        room.on("data_received", on_data)
+
+    async def rate(self, seconds: float) -> float:
+        """Packets a second over the next `seconds`."""
+        before = self.count
+        await asyncio.sleep(seconds)
+        return (self.count - before) / seconds
+
+
+async def test_far_participants_get_few_poses_and_near_ones_all(
+    dev_credentials: tokens.Credentials, runtime: RuntimeProcess
+) -> None:
+    room = "far-poses-room"
+    near = Walker(await join(dev_credentials, "near-one", room), 300.0)
+    far = Walker(await join(dev_credentials, "far-one", room), 400.0)
+    stop = asyncio.Event()
+    counts = {"near": PoseCounter(near.room, "poser"), "far": PoseCounter(far.room, "poser")}
+    window = 4.0
+    try:
+        async with GodotStandIn(runtime.url, runtime.key) as godot:
+            await godot.send("hearing", range=10.0, max_audible=0)  # far: beyond 20 m
+            token = tokens.mint(dev_credentials, identity="poser", room=room)
+            assert (await godot.request("connect", url=dev_credentials.url, token=token))["ok"]
+            walking = asyncio.create_task(_walk_listener(godot, stop))
+            await near.move(5.0)
+            await far.move(100.0)
+            await godot.wait_for("pose", identity="far-one")
+            await asyncio.sleep(1.0)
+            rates = {name: await counter.rate(window) for name, counter in counts.items()}
+            # The game turns it off: everyone gets every packet again.
+            await godot.send("hearing", far_pose_hz=0.0)
+            await asyncio.sleep(0.5)
+            off = await counts["far"].rate(window)
+            # The far one walks within twice the range: every packet, by default too.
+            await godot.send("hearing", far_pose_hz=2.0)
+            await far.move(15.0)
+            await asyncio.sleep(0.5)
+            back = await counts["far"].rate(window)
+            stop.set()
+            await walking
+    finally:
+        stop.set()
+        await near.leave()
+        await far.leave()
+    print(
+        f"pose packets a second from a walking player (hearing range 10 m): at 5 m "
+        f"{rates['near']:.1f}, at 100 m {rates['far']:.1f} (far rate 2), {off:.1f} (far rate "
+        f"off); once at 15 m {back:.1f}"
+    )
+    assert rates["near"] >= 15.0, rates  # every packet (the sender's cap is 20 Hz)
+    assert 1.0 <= rates["far"] <= 2.6, rates
+    assert off >= 15.0, off
+    assert back >= 15.0, back

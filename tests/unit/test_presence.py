@@ -18,6 +18,7 @@ from livekit_godot.runtime._presence import (
     DEFAULT_FORWARD,
     POSE_SIZE,
     POSE_TOPIC,
+    FarPoses,
     HearingPolicy,
     Pose,
     PoseSender,
@@ -25,6 +26,7 @@ from livekit_godot.runtime._presence import (
     choose_audible,
     decode_pose,
     encode_pose,
+    far_distance,
     sequence_newer,
 )
 
@@ -561,3 +563,62 @@ def test_policy_properties(
         assert got == {who for who in candidates if forced.get(who) is not False}
     # Applying the policy again to its own result is stable (no flapping without movement).
     assert choose_audible(listener, candidates, got, policy, forced) == got
+
+
+# --- poses for far participants ----------------------------------------------------------
+
+
+def _at(x: float) -> Pose:
+    return Pose((x, 0.0, 0.0))
+
+
+def test_far_participants_get_the_far_rate_and_near_ones_every_packet() -> None:
+    clock = FakeClock()
+    far = FarPoses(2.0, clock=clock)
+    others = {"near": _at(5.0), "far": _at(100.0), "unknown": None}
+    got = {name: 0 for name in others}
+    for _ in range(100):  # 5 s of packets at 20 Hz
+        to = far.destinations(_at(0.0), others, 20.0)
+        for name in others if to is None else to:
+            got[name] += 1
+        clock.now += 0.05
+    assert got == {"near": 100, "far": 10, "unknown": 100}
+
+
+def test_everyone_gets_the_packet_when_nobody_is_skipped() -> None:
+    clock = FakeClock()
+    far = FarPoses(2.0, clock=clock)
+    assert far.destinations(_at(0.0), {"a": _at(1.0), "b": None}, 20.0) is None
+    # A far one whose turn it is: everyone, in one broadcast.
+    assert far.destinations(_at(0.0), {"a": _at(1.0), "f": _at(50.0)}, 20.0) is None
+    clock.now += 0.1
+    assert far.destinations(_at(0.0), {"a": _at(1.0), "f": _at(50.0)}, 20.0) == ["a"]
+    assert far.destinations(_at(0.0), {"f": _at(50.0)}, 20.0) == []  # nobody: send nothing
+
+
+@pytest.mark.parametrize(
+    ("rate", "local", "far_m"), [(0.0, _at(0.0), 20.0), (2.0, None, 20.0), (2.0, _at(0.0), 0.0)]
+)
+def test_far_poses_off(rate: float, local: Pose | None, far_m: float) -> None:
+    far = FarPoses(rate, clock=FakeClock())
+    for _ in range(3):
+        assert far.destinations(local, {"f": _at(100.0)}, far_m) is None
+
+
+def test_far_poses_forget_who_left() -> None:
+    clock = FakeClock()
+    far = FarPoses(2.0, clock=clock)
+    far.destinations(_at(0.0), {"f": _at(100.0)}, 20.0)
+    far.destinations(_at(0.0), {}, 20.0)
+    assert far.destinations(_at(0.0), {"f": _at(100.0)}, 20.0) is None  # back: a fresh turn
+
+
+def test_far_distance_is_twice_the_hearing_range() -> None:
+    assert far_distance(HearingPolicy(range_m=25.0)) == 50.0
+    assert far_distance(HearingPolicy(max_audible=4)) == 0.0
+
+
+@pytest.mark.parametrize("rate", [-1.0, 20.5, math.nan, True, "2"])
+def test_far_pose_rate_errors(rate: object) -> None:
+    with pytest.raises(ConfigError, match="far pose rate"):
+        FarPoses(rate)  # type: ignore[arg-type]

@@ -196,10 +196,10 @@ func set_blocked(identities: PackedStringArray) -> int:
 	return _set_sticky("block", "block", {"identities": identities}, is_ready())
 
 
-## Sets the hearing range in metres and the most participants heard (request
-## [code]hearing[/code], sticky).
-func set_hearing(hearing_range: float, max_audible: int) -> int:
-	var fields := {"range": hearing_range, "max_audible": max_audible}
+## Sets the hearing range in metres, the most participants heard and the pose packets a
+## second sent to participants beyond twice the range (request [code]hearing[/code], sticky).
+func set_hearing(hearing_range: float, max_audible: int, far_pose_hz: float = 2.0) -> int:
+	var fields := {"range": hearing_range, "max_audible": max_audible, "far_pose_hz": far_pose_hz}
 	return _set_sticky(STICKY_HEARING, "hearing", fields, is_ready())
 
 

@@ -69,6 +69,7 @@ const REQUESTS: Dictionary = {
 		"max_audible": {"type": TYPE_INT, "optional": true},
 		"hysteresis": {"type": TYPE_FLOAT, "optional": true},
 		"margin": {"type": TYPE_FLOAT, "optional": true},
+		"far_pose_hz": {"type": TYPE_FLOAT, "optional": true},
 	},
 	"playout":
 	{
