@@ -11,19 +11,25 @@ CPU next to the runtime's, in the same room at the same time.
 Tracks of the ignored identities (the runtime's own participant, whose microphone track the
 runtime does not hear either) are not read.
 
+It also counts the data packets it receives on the pose topic, by the part of the sender's
+identity before its first `-` (`bot`, `walker`): what a bare SDK participant gets of the
+room's poses.
+
 stdout says `CONNECTED` once in the room, then `SUBSCRIBED <count>` each time a track's
-stream opens; `stop` on stdin (or end of input) leaves the room, prints `FRAMES <count>`
-(frames read) and exits.
+stream opens; `count` on stdin prints `POSES <total> <prefix>=<count> ...` (so far); `stop`
+(or end of input) leaves the room, prints `FRAMES <count>` (frames read) and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections import Counter
 
 from livekit import rtc
 
 from livekit_godot._exit import exit_process
+from livekit_godot.runtime._presence import POSE_TOPIC
 
 
 async def _drain(stream: rtc.AudioStream, counter: list[int]) -> None:
@@ -47,12 +53,21 @@ async def main(url: str, token: str, mix_rate: int, frame_ms: int, ignored: set[
         tasks.append(asyncio.create_task(_drain(stream, counter)))
         print(f"SUBSCRIBED {len(tasks)}", flush=True)
 
+    poses: Counter[str] = Counter()
+
+    def on_data(packet: rtc.DataPacket) -> None:
+        if packet.topic == POSE_TOPIC and packet.participant is not None:
+            poses[packet.participant.identity.split("-", 1)[0]] += 1
+
     room.on("track_subscribed", on_track)
+    room.on("data_received", on_data)
     await room.connect(url, token)
     print("CONNECTED", flush=True)
     loop = asyncio.get_running_loop()
     while (line := await loop.run_in_executor(None, sys.stdin.readline)) and line.strip() != "stop":
-        pass
+        if line.strip() == "count":
+            counts = " ".join(f"{prefix}={n}" for prefix, n in sorted(poses.items()))
+            print(f"POSES {poses.total()} {counts}".rstrip(), flush=True)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
