@@ -9,12 +9,13 @@ and the same per minute.
 
 Run inside the loopback-only namespace with a server binary built and the engine installed:
     scripts/netns .venv/bin/python benchmarks/mouth_to_ear.py [SECONDS] [--web-latency-ms N]
-        [--target-ms N] [--cpu-stalls]
+        [--target-ms N] [--cpu-stalls] [--frame-ms 10|20]
 SECONDS defaults to 305 (five whole minutes of clicks counted). `--web-latency-ms` sets
 Godot's `audio/driver/output_latency.web` (the default 50 mixes the web build's audio in
 2048-frame blocks; 10 in 512), `--target-ms` the addon's `livekit/audio/playout_target_ms`
 (default 60; the addon never asks for less than two mix blocks plus 10 ms), `--cpu-stalls`
-busy bursts of 80 ms on every core every 4 s (tests/support/impair.py) throughout.
+busy bursts of 80 ms on every core every 4 s (tests/support/impair.py) throughout,
+`--frame-ms` the audio per frame LiveKit hands the runtime (its `--frame-ms`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from tests.engine.room_support import origin_args
 
 
 async def main(
-    seconds: float, web_latency_ms: int | None, target_ms: float | None, stalls: bool
+    seconds: float, web_latency_ms: int | None, target_ms: float | None, stalls: bool, frame_ms: int
 ) -> None:
     problems = missing_requirements(template_dir())
     if problems:
@@ -48,7 +49,9 @@ async def main(
     load = CpuStalls(busy_ms=80, every_s=4.0) if stalls else contextlib.nullcontext()
     try:
         with GodotWebEngine(template_dir()) as engine:
-            runtime = start_runtime("--idle-exit", "0", *origin_args(engine))
+            runtime = start_runtime(
+                "--idle-exit", "0", "--frame-ms", str(frame_ms), *origin_args(engine)
+            )
             try:
                 with load:
                     run = await measure(
@@ -65,7 +68,7 @@ async def main(
         server.stop()
     print(
         f"{seconds:.0f} s; web output latency setting {web_latency_ms or 'default'}, playout "
-        f"target setting {target_ms or 'default'}"
+        f"target setting {target_ms or 'default'}, {frame_ms} ms frames from LiveKit"
         + ("; 80 ms CPU stalls on every core every 4 s" if stalls else "")
     )
     print("\n".join(report(run)))
@@ -77,7 +80,14 @@ if __name__ == "__main__":
     parser.add_argument("--web-latency-ms", type=int)
     parser.add_argument("--target-ms", type=float)
     parser.add_argument("--cpu-stalls", action="store_true", help="80 ms busy bursts every 4 s")
+    parser.add_argument("--frame-ms", type=int, choices=(10, 20), default=10)
     options = parser.parse_args()
     asyncio.run(
-        main(options.seconds, options.web_latency_ms, options.target_ms, options.cpu_stalls)
+        main(
+            options.seconds,
+            options.web_latency_ms,
+            options.target_ms,
+            options.cpu_stalls,
+            options.frame_ms,
+        )
     )
