@@ -106,12 +106,12 @@ const POSE_MIN_TURN_DOT := 0.9999
 ## Hear at most this many nearest participants (0: no limit).
 @export var max_audible: int = 0:
 	set = _set_max_audible
-## Pose packets a second sent to participants farther than twice [member hearing_range]
-## (0: every packet, to everyone). Each packet costs its receiver's runtime ~0.4 ms, so in a
-## large room far players' poses would cost more than the voices heard; an avatar that far
-## moves in steps of 1 / this rate seconds unless the game smooths it.
+## Pose packets a second to participants beyond twice [member hearing_range] (0: every one,
+## to everyone): each costs its receiver ~0.4 ms; a far avatar moves in steps of 1 / rate s.
 @export_range(0.0, 20.0, 0.5) var far_pose_rate: float = 2.0:
-	set = _set_far_pose_rate
+	set(per_second):
+		far_pose_rate = clampf(per_second, 0.0, 20.0)
+		_send_hearing()
 ## Push-to-talk: the microphone passes only while talking (see
 ## [method set_push_to_talk_pressed] and [member push_to_talk_action]).
 @export var push_to_talk: bool = false:
@@ -430,11 +430,6 @@ func _set_hearing_range(metres: float) -> void:
 
 func _set_max_audible(count: int) -> void:
 	max_audible = maxi(0, count)
-	_send_hearing()
-
-
-func _set_far_pose_rate(per_second: float) -> void:
-	far_pose_rate = clampf(per_second, 0.0, 20.0)
 	_send_hearing()
 
 
