@@ -67,7 +67,7 @@ from livekit import rtc
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from livekit_godot import tokens
 from livekit_godot._devserver import DevServer, ServerConfig
-from support.clicks import delays, onsets, publish_clicks
+from support.clicks import by_minute, delays, onsets, p50_p95, publish_clicks
 from support.glitch_meter import Glitches, measure_glitches
 from support.godot_standin import GodotStandIn
 from support.impair import CpuStalls, Impairment, impairment_unavailable
@@ -190,18 +190,6 @@ def _latency(sent: list[float], frames: list[tuple[float, float]]) -> tuple[list
     return [d for _, d in _timed_latency(sent, frames)], len(sent)
 
 
-def _by_minute(
-    sent: list[float], delays: list[tuple[float, float]], start: float
-) -> list[tuple[float, float, int]]:
-    """p50, p95 and count of the delays of the clicks sent in each whole minute from `start`."""
-    minutes = int((sent[-1] - start) // 60) if sent else 0
-    out = []
-    for m in range(minutes):
-        got = [d for at, d in delays if start + 60 * m <= at < start + 60 * (m + 1)]
-        out.append((*_p(got, 50, 95)[:2], len(got)))
-    return out
-
-
 def _played_clicks(godot: GodotStandIn, side: Side) -> None:
     """Record when the stand-in's generator of the click track plays each stretch, and whether
     a click is in it (each stretch ends at its drain: the simulated audio clock)."""
@@ -218,10 +206,6 @@ def _played_clicks(godot: GodotStandIn, side: Side) -> None:
         return out
 
     gen.drain = timed  # type: ignore[method-assign]
-
-
-def _p(values: list[float], *qs: float) -> tuple[float, ...]:
-    return tuple(float(np.percentile(values, q)) for q in qs) if values else (float("nan"),) * 2
 
 
 async def _hitches(godot: GodotStandIn, stop: asyncio.Event) -> None:
@@ -389,9 +373,9 @@ async def _measure(
     return Result(
         condition=condition, seconds=elapsed, ours=played_ours, sdk=played_sdk, own_stall=own_stall,
         underruns=underruns, stall_underruns=stall_underruns, targets=targets,
-        buffered=_p(levels, 50, 95)[:2], latency_ours=_p(lat_ours, 50, 95)[:2],
-        latency_sdk=_p(lat_sdk, 50, 95)[:2], latency_played=_p([d for _, d in played], 50, 95)[:2],
-        played_by_minute=_by_minute(probe, played, start),
+        buffered=p50_p95(levels), latency_ours=p50_p95(lat_ours),
+        latency_sdk=p50_p95(lat_sdk), latency_played=p50_p95([d for _, d in played]),
+        played_by_minute=by_minute(probe, played, start),
         clicks_heard=(len(lat_ours), len(lat_sdk), total), impairment="", **counters,
     )  # fmt: skip
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from livekit_godot import tokens
-from support.clicks import PERIOD_S, delays, onsets
+from support.clicks import PERIOD_S, by_minute, delays, onsets, p50_p95
 from support.runtime import RuntimeProcess
 from tests.engine.harness import EngineResult, GodotWebEngine
 from tests.engine.pack import default_project_godot
@@ -66,14 +66,7 @@ class MouthToEar:
 
     def minutes(self, side: list[tuple[float, float]]) -> list[tuple[float, float, int]]:
         """p50, p95 and clicks of each whole minute of the run."""
-        if not self.sent:
-            return []
-        start = self.sent[0]
-        out = []
-        for m in range(int((self.sent[-1] - start) // 60)):
-            got = [d for at, d in side if start + 60 * m <= at < start + 60 * (m + 1)]
-            out.append((*percentiles(got), len(got)))
-        return out
+        return by_minute(self.sent, side, self.sent[0]) if self.sent else []
 
 
 def project_files(web_latency_ms: int | None, target_ms: float | None) -> dict[str, str] | None:
@@ -87,13 +80,6 @@ def project_files(web_latency_ms: int | None, target_ms: float | None) -> dict[s
     if not settings:
         return None
     return {"project.godot": default_project_godot("res://main.tscn") + settings}
-
-
-def percentiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p95 (NaN when empty)."""
-    if not values:
-        return float("nan"), float("nan")
-    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
 
 
 async def _clicker(url: str, token: str, sent: list[float], ready: asyncio.Event) -> None:
@@ -211,7 +197,7 @@ def report(run: MouthToEar) -> list[str]:
     ]
     queued = [ms for _, ms, _ in run.buffered]
     if queued:
-        p50, p95 = percentiles(queued)
+        p50, p95 = p50_p95(queued)
         lines.append(f"queued in Godot for the clicker: p50 {p50:.0f}, p95 {p95:.0f} ms")
         start = run.buffered[0][0]
         per_minute = [0] * (int((run.buffered[-1][0] - start) // 60) + 1)
@@ -219,7 +205,7 @@ def report(run: MouthToEar) -> list[str]:
             per_minute[int((at - start) // 60)] += after - before
         lines.append(f"underruns per minute: {per_minute}")
     for name, side in (("ear", run.ear), ("mixed", run.mixed), ("sdk", run.sdk)):
-        p50, p95 = percentiles([d for _, d in side])
+        p50, p95 = p50_p95([d for _, d in side])
         lines.append(f"mouth_to_{name}_ms: p50 {p50:.1f}, p95 {p95:.1f}")
     for name, side in (("ear", run.ear), ("sdk", run.sdk)):
         for m, (p50, p95, n) in enumerate(run.minutes(side)):

@@ -87,6 +87,25 @@ def delays(
     return out
 
 
+def p50_p95(values: Sequence[float]) -> tuple[float, float]:
+    """The median and 95th percentile of `values` (NaN, NaN when there are none)."""
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
+
+
+def by_minute(
+    sent: Sequence[float], found: Sequence[tuple[float, float]], start: float
+) -> list[tuple[float, float, int]]:
+    """p50, p95 and count of the delays in `found` ((sent at, ms) as `delays` gives) of the
+    clicks sent in each whole minute from `start` to the last click of `sent`."""
+    out = []
+    for m in range(int((sent[-1] - start) // 60) if sent else 0):
+        got = [d for at, d in found if start + 60 * m <= at < start + 60 * (m + 1)]
+        out.append((*p50_p95(got), len(got)))
+    return out
+
+
 async def _main(url: str, token: str, period_s: float) -> None:
     room = rtc.Room()
     await room.connect(url, token)
